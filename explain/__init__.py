@@ -1,0 +1,1 @@
+"""The explanation layer: justification graphs built from the answer set, and their renderers."""

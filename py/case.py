@@ -1,0 +1,127 @@
+"""Reading and validating a case against the policy's JSON Schema.
+
+Every error names the offending path. Unknown keys are errors, a null is an absent field,
+and the schema's own annotations say which dates must come in which order:
+``x-reference-date`` (no date of the case after it) and ``x-date-order`` (pairs of paths,
+``[]`` standing for each item of a list, whose dates must not be reversed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .symbols import path_text
+
+MAX_BYTES = 5_000_000
+
+
+class CaseError(ValueError):
+    """A case that is not valid input; ``errors`` lists (path, message) pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{path or '(case)'}: {msg}" for path, msg in errors))
+
+
+def parse(text: str | bytes) -> Any:
+    if len(text) > MAX_BYTES:
+        raise CaseError([("", f"the case is larger than the limit of {MAX_BYTES} bytes")])
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CaseError([("", f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}")]) from None
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise CaseError([("", f"unreadable JSON: {type(e).__name__}")]) from None
+
+
+def without_nulls(value: Any) -> Any:
+    """A null field is an absent one: drop object keys whose value is null."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+def walk(value: Any, schema: dict, path: tuple = ()) -> Iterator[tuple[tuple, Any, dict]]:
+    """Every (path, value, subschema) of a valid case, the case itself first."""
+    yield path, value, schema
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, schema.get("properties", {}).get(key, {}), path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk(item, schema.get("items", {}), path + (i,))
+
+
+def _pattern_matches(case: Any, pattern: str) -> Iterator[tuple[tuple, Any]]:
+    """Values at a path pattern like ``prior_procedures[].pain.after[].date``."""
+    found = [((), case)]
+    for step in pattern.replace("[]", ".[]").split("."):
+        nxt = []
+        for path, value in found:
+            if step == "[]" and isinstance(value, list):
+                nxt += [(path + (i,), v) for i, v in enumerate(value)]
+            elif isinstance(value, dict) and step in value:
+                nxt.append((path + (step,), value[step]))
+        found = nxt
+    return iter(found)
+
+
+def _date_errors(case: dict, schema: dict) -> list[tuple[str, str]]:
+    errors = []
+    reference = schema.get("x-reference-date")
+    if reference:
+        ref_path, ref = next(_pattern_matches(case, reference))
+        for path, value, sub in walk(case, schema):
+            if sub.get("format") == "date" and path != ref_path and value > ref:
+                errors.append((path_text(path), f"date {value} is after {reference} {ref}"))
+    for earlier, later in schema.get("x-date-order", []):
+        firsts = dict(_pattern_matches(case, earlier))
+        for path, value in _pattern_matches(case, later):
+            anchor = next((p for p in firsts if _same_items(p, path)), None)
+            if anchor is not None and value < firsts[anchor]:
+                errors.append((path_text(path), f"date {value} is before {path_text(anchor)} {firsts[anchor]}"))
+    return errors
+
+
+def _same_items(earlier: tuple, later: tuple) -> bool:
+    """Whether the earlier path goes through the same list items as the later one."""
+    idx_e = [p for p in earlier if isinstance(p, int)]
+    idx_l = [p for p in later if isinstance(p, int)]
+    return idx_e == idx_l[: len(idx_e)]
+
+
+def _describe(error) -> list[tuple[str, str]]:
+    path = path_text(tuple(error.absolute_path))
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        extra = sorted(k for k in error.instance if k not in allowed)
+        return [(path_text(tuple(error.absolute_path) + (k,)),
+                 f"unknown key {k!r}; allowed here: {', '.join(sorted(allowed))}") for k in extra]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [(path_text(tuple(error.absolute_path) + (missing,)), "required field is missing")]
+    if error.validator == "format":
+        return [(path, f"{error.instance!r} is not a calendar date YYYY-MM-DD")]
+    return [(path, error.message if len(error.message) < 300 else error.message[:300] + "...")]
+
+
+def validate(case: Any, schema: dict) -> dict:
+    """The case without nulls, or CaseError naming every offending path."""
+    case = without_nulls(case)
+    if not isinstance(case, dict):
+        raise CaseError([("", "a case is a JSON object")])
+    validator = Draft202012Validator(schema, format_checker=FormatChecker(formats=["date"]))
+    errors = sorted(validator.iter_errors(case), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    described = [d for e in errors for d in _describe(e)]
+    if described:
+        raise CaseError(described)
+    dates = _date_errors(case, schema)
+    if dates:
+        raise CaseError(dates)
+    return case

@@ -1,0 +1,151 @@
+"""Reading the answer set back into a determination (shared/spec/determination.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import clingo
+
+from .knowledge import KnowledgeBase
+from .solve import Answer
+from .symbols import path_text, symbol_path, to_python
+
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def _roman(text: str) -> int | None:
+    if not text or any(c not in _ROMAN for c in text):
+        return None
+    values = [_ROMAN[c] for c in text]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def clause_order(cid: str) -> tuple:
+    """Outline order of clause ids: I.A < I.G.1.a < II.A < IV < V.C.1 < VI."""
+    head, *rest = cid.split(".")
+    return (_roman(head) or 0, *[(int(p), "") if p.isdigit() else (0, p) for p in rest])
+
+
+def node_id(sym: clingo.Symbol) -> str:
+    """A stable id for a node of the tree: the clause id itself, or the term's text."""
+    return sym.string if sym.type == clingo.SymbolType.String else str(sym)
+
+
+def render(sym: clingo.Symbol) -> str:
+    if sym.type == clingo.SymbolType.Function and sym.name == "" and sym.arguments and all(
+        a.type in (clingo.SymbolType.Function, clingo.SymbolType.Number) for a in sym.arguments
+    ) and sym.arguments[0].type == clingo.SymbolType.Function and not sym.arguments[0].arguments:
+        return path_text(symbol_path(sym))
+    value = to_python(sym)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@dataclass
+class Criterion:
+    id: str
+    status: str
+    text: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Determination:
+    case_id: str
+    policy: dict
+    determination: str
+    request_kind: str
+    governing_sections: list[str]
+    criteria: list[Criterion]
+    missing: dict[str, list[str]]
+    warnings: list[dict]
+    interpretation: list[dict]
+    kb_digest: str
+    answer: Answer = field(repr=False, compare=False)
+
+    @property
+    def unmet(self) -> list[str]:
+        return [c.id for c in self.criteria if c.status == "not_met"]
+
+    def to_dict(self) -> dict:
+        return {
+            "case_id": self.case_id,
+            "policy": self.policy,
+            "determination": self.determination,
+            "request_kind": self.request_kind,
+            "governing_sections": self.governing_sections,
+            "criteria": [{"id": c.id, "status": c.status, "text": c.text} for c in self.criteria],
+            "unmet": self.unmet,
+            "reasons": {c.id: c.reasons for c in self.criteria if c.reasons},
+            "missing": self.missing,
+            "warnings": self.warnings,
+            "interpretation": self.interpretation,
+            "kb_digest": self.kb_digest,
+        }
+
+
+class Tree:
+    """The evaluated condition tree of one answer set: statuses, parts and what each leaf saw."""
+
+    def __init__(self, answer: Answer):
+        self.status = {node_id(n): s.name for n, s in answer.args("status", 2)}
+        self.parts: dict[str, list[str]] = {}
+        for parent, child in answer.args("part", 2):
+            self.parts.setdefault(node_id(parent), []).append(node_id(child))
+        self.labels = {node_id(n): t.string for n, t in answer.args("label", 2)}
+        self.says: dict[str, list[str]] = {}
+        for n, template, args in answer.args("say", 3):
+            self.says.setdefault(node_id(n), []).append(template.string.format(*map(render, args.arguments)))
+        self.observed: dict[str, list[str]] = {}
+        for n, p, v in answer.args("observed", 3):
+            self.observed.setdefault(node_id(n), []).append(f"{render(p)} is {render(v)}")
+        for values in (*self.says.values(), *self.observed.values()):
+            values.sort()
+
+    def statement(self, node: str) -> str:
+        """What a node requires and what the case showed, in words."""
+        shown = self.says.get(node) or self.observed.get(node) or []
+        label = self.labels.get(node, node)
+        return f"{label}: {'; '.join(shown)}" if shown else label
+
+    def failing_leaves(self, node: str) -> list[str]:
+        """The not_met leaves that make a not_met node fail, through not_met nodes only."""
+        children = [c for c in self.parts.get(node, []) if self.status.get(c) == "not_met"]
+        if not self.parts.get(node):
+            return [node]
+        return [leaf for c in children for leaf in self.failing_leaves(c)]
+
+
+def read(answer: Answer, kb: KnowledgeBase, case_id: str) -> Determination:
+    tree = Tree(answer)
+    texts = {c.string: t.string for c, t in answer.args("clause", 2)}
+    listed = sorted((c.string for (c,) in answer.args("listed", 1)), key=clause_order)
+    criteria = []
+    for cid in listed:
+        status = tree.status[cid]
+        reasons = []
+        if status == "not_met":
+            reasons = list(dict.fromkeys(tree.statement(leaf) for leaf in tree.failing_leaves(cid)))
+        criteria.append(Criterion(cid, status, texts[cid], reasons))
+    missing: dict[str, list[str]] = {}
+    for cid, path in answer.args("missing", 2):
+        missing.setdefault(cid.string, []).append(path_text(symbol_path(path)))
+    applied = sorted(r.name for (r,) in answer.args("applied", 1))
+    chosen = {r.name: c.name for r, c in answer.args("chosen", 2)}
+    (kind,) = answer.first("kind", 1)
+    (determination,) = answer.first("determination", 1)
+    return Determination(
+        case_id=case_id,
+        policy={"id": kb.id, "revision": kb.revision},
+        determination=determination.name,
+        request_kind=kind.name,
+        governing_sections=sorted({s.string for (s,) in answer.args("governing", 1)}, key=clause_order),
+        criteria=criteria,
+        missing={c: sorted(set(p)) for c, p in sorted(missing.items(), key=lambda kv: clause_order(kv[0]))},
+        warnings=sorted(({"clause": c.string, "text": t.string} for c, t in answer.args("warning", 2)),
+                        key=lambda w: (clause_order(w["clause"]), w["text"])),
+        interpretation=[{"id": r, "clause": kb.readings[r].clause, "reading": chosen[r],
+                         "meaning": kb.readings[r].options[chosen[r]]} for r in applied],
+        kb_digest=kb.digest,
+        answer=answer,
+    )

@@ -1,0 +1,44 @@
+"""A validated case as clingo symbols: the atoms the knowledge base reads.
+
+    present(Path)           the field at Path is documented (objects, lists and values)
+    value(Path, V)          the scalar at Path
+    length(Path, N)         the list at Path has N items
+    calendar(Day, Y, M, D)  the calendar date of each day number in the case
+
+Paths are tuples of keys and indices. Every value is built with clingo's symbol API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import clingo
+
+from .case import walk
+from .symbols import date_symbol, day_number, path_symbol, scalar_symbol
+
+F = clingo.Function
+N = clingo.Number
+
+
+def case_symbols(case: dict, schema: dict) -> list[clingo.Symbol]:
+    symbols: list[clingo.Symbol] = []
+    days: set[str] = set()
+    for path, value, sub in walk(case, schema):
+        if not path:
+            continue
+        p = path_symbol(path)
+        symbols.append(F("present", [p]))
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, list):
+            symbols.append(F("length", [p, N(len(value))]))
+        elif sub.get("format") == "date":
+            symbols.append(F("value", [p, date_symbol(value)]))
+            days.add(value)
+        else:
+            symbols.append(F("value", [p, scalar_symbol(value, closed="enum" in sub)]))
+    for iso in sorted(days):
+        d = dt.date.fromisoformat(iso)
+        symbols.append(F("calendar", [N(day_number(iso)), N(d.year), N(d.month), N(d.day)]))
+    return symbols

@@ -1,0 +1,101 @@
+"""A policy folder under kb/: its metadata, case schema, rule files, readings and digest.
+
+Knows nothing of any one policy: everything policy-specific is read from the folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import clingo
+
+from .symbols import is_name, to_python
+
+DEFAULT_POLICY = "MC.CP.MP.166"
+
+
+def kb_root() -> Path:
+    return Path(str(resources.files("kbquery.kb")))
+
+
+def policies() -> list[str]:
+    return sorted(p.name for p in kb_root().iterdir() if (p / "policy.json").is_file())
+
+
+@dataclass(frozen=True)
+class Reading:
+    id: str
+    clause: str
+    question: str
+    options: dict  # choice -> meaning
+    default: str
+
+
+class UnknownPolicy(ValueError):
+    pass
+
+
+class KnowledgeBase:
+    """One policy's knowledge base, loaded once and reused for every case."""
+
+    def __init__(self, policy: str = DEFAULT_POLICY):
+        folder = kb_root() / policy
+        if policy not in policies():
+            raise UnknownPolicy(f"no policy {policy!r} under kb/ (known: {', '.join(policies())})")
+        self.folder = folder
+        self.meta = json.loads((folder / "policy.json").read_text(encoding="utf-8"))
+        self.id = self.meta["id"]
+        self.revision = self.meta["revision"]
+        self.rule_files = [(folder / name).resolve() for name in self.meta["rules"]]
+        self.schema = json.loads((folder / self.meta["schema"]).read_text(encoding="utf-8"))
+        self.program = "\n".join(p.read_text(encoding="utf-8") for p in self.rule_files)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 over the rule files and the schema, so a determination can be reproduced."""
+        h = hashlib.sha256()
+        for path in [*self.rule_files, self.folder / self.meta["schema"]]:
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return "sha256:" + h.hexdigest()
+
+    @functools.cached_property
+    def readings(self) -> dict[str, Reading]:
+        """The interpretations register, read from the rules themselves."""
+        ctl = clingo.Control(["--warn=none"])
+        ctl.add("base", [], self.program)
+        ctl.ground([("base", [])])
+        found: dict[str, dict] = {}
+        for atom in ctl.symbolic_atoms:
+            sym, args = atom.symbol, atom.symbol.arguments
+            if sym.match("reading", 3):
+                found.setdefault(args[0].name, {}).update(clause=to_python(args[1]), question=to_python(args[2]))
+            elif sym.match("option", 3):
+                found.setdefault(args[0].name, {}).setdefault("options", {})[args[1].name] = to_python(args[2])
+            elif sym.match("chosen", 2):
+                found.setdefault(args[0].name, {})["default"] = args[1].name
+        return {rid: Reading(rid, r["clause"], r["question"], r["options"], r["default"])
+                for rid, r in sorted(found.items())}
+
+    def reading_options(self, chosen: dict[str, str] | None) -> list[str]:
+        """clingo `-c` options for switched readings, each checked against the register first."""
+        args = []
+        for rid, choice in (chosen or {}).items():
+            reading = self.readings.get(rid)
+            if reading is None:
+                raise ValueError(f"unknown reading {rid!r} (known: {', '.join(self.readings)})")
+            if choice not in reading.options or not is_name(choice):
+                raise ValueError(f"reading {rid!r} has no choice {choice!r} (choices: {', '.join(reading.options)})")
+            if len(reading.options) < 2:
+                raise ValueError(f"reading {rid!r} is fixed in the rules and cannot be switched")
+            args += ["-c", f"reading_{rid}={choice}"]
+        return args
+
+
+@functools.lru_cache(maxsize=None)
+def knowledge_base(policy: str = DEFAULT_POLICY) -> KnowledgeBase:
+    return KnowledgeBase(policy)
