@@ -1,0 +1,122 @@
+"""The kbquery command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import CaseError, InternalError, decide
+from .case import parse
+from .knowledge import DEFAULT_POLICY, knowledge_base, policies
+from .report import text as text_report
+
+EXIT_INVALID = 2
+EXIT_INTERNAL = 1
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a command, is a case for `decide`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["decide", *args]
+        return super().parse_args(ctx, args)
+
+
+def _readings(ctx, param, values) -> dict[str, str]:
+    chosen = {}
+    for item in values:
+        rid, sep, choice = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not ID=CHOICE", ctx=ctx, param=param)
+        chosen[rid.strip()] = choice.strip()
+    return chosen
+
+
+reading_option = click.option(
+    "--reading", "readings", multiple=True, callback=_readings, metavar="ID=CHOICE",
+    help="Switch a reading of the interpretations register, e.g. bilateral_injection=one_injection (repeatable).")
+policy_option = click.option("--policy", default=DEFAULT_POLICY, show_default=True, type=click.Choice(policies()),
+                             help="The policy folder under kb/.")
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kbquery")
+def main():
+    """Determinations under a health plan's medical policy, decided by clingo.
+
+    \b
+    Example:
+      kbquery examples/initial-diagnostic.json --format text
+    """
+
+
+@main.command("decide")
+@click.argument("case", type=click.File("rb"))
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default=None,
+              help="json (the default on a pipe) or text (the default on a terminal).")
+@reading_option
+def decide_command(case, fmt, readings):
+    """Decide one CASE (a JSON file, or - for standard input).
+
+    Exit status: 0 for any determination, 2 for a case that is not valid input
+    (each offending path is named), 1 for an internal failure.
+
+    \b
+    Example:
+      kbquery decide examples/initial-diagnostic.json --format json
+      cat case.json | kbquery - --format text
+    """
+    fmt = fmt or ("text" if sys.stdout.isatty() else "json")
+    try:
+        determination = decide(parse(case.read()), readings=readings)
+    except CaseError as e:
+        for path, message in e.errors:
+            click.echo(f"invalid case: {path or '(case)'}: {message}", err=True)
+        sys.exit(EXIT_INVALID)
+    except ValueError as e:  # a reading the register does not offer
+        raise click.BadParameter(str(e), param_hint="--reading") from None
+    except InternalError as e:
+        click.echo(f"internal error: {e}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    if fmt == "json":
+        click.echo(json.dumps(determination.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(text_report(determination), nl=False)
+
+
+@main.command()
+@policy_option
+def schema(policy):
+    """Print the JSON Schema (draft 2020-12) of a case.
+
+    \b
+    Example:
+      kbquery schema > case.schema.json
+    """
+    click.echo(json.dumps(knowledge_base(policy).schema, indent=2))
+
+
+@main.command("readings")
+@policy_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def readings_command(policy, fmt):
+    """Print the interpretations register: each ambiguous clause, the reading applied and the alternatives.
+
+    \b
+    Example:
+      kbquery readings --format json
+    """
+    register = knowledge_base(policy).readings
+    if fmt == "json":
+        click.echo(json.dumps({r.id: {"clause": r.clause, "question": r.question, "default": r.default,
+                                      "options": r.options} for r in register.values()}, indent=2))
+        return
+    for r in register.values():
+        click.echo(f"{r.id} ({r.clause}): {r.question}")
+        for choice, meaning in r.options.items():
+            mark = "*" if choice == r.default else " "
+            click.echo(f"  {mark} {choice}: {meaning}")
+        click.echo()
