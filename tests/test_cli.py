@@ -1,0 +1,190 @@
+"""The kbquery command line: output formats, exit status, and bad input of every kind."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kbquery.cli import main
+
+SPEC_KEYS = {"case_id", "policy", "determination", "request_kind", "governing_sections", "criteria",
+             "unmet", "missing", "warnings", "interpretation", "kb_digest"}
+
+
+def run(args, input=None):
+    return CliRunner().invoke(main, args, input=input)
+
+
+def write(tmp_path, case, name="case.json"):
+    path = tmp_path / name
+    path.write_text(case if isinstance(case, str) else json.dumps(case))
+    return str(path)
+
+
+def test_json_output_has_the_spec_keys(tmp_path, example_case):
+    result = run([write(tmp_path, example_case), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert SPEC_KEYS <= out.keys()
+    assert out["determination"] == "medically_necessary"
+    assert out["policy"] == {"id": "MC.CP.MP.166", "revision": "12/25"}
+    assert out["kb_digest"].startswith("sha256:")
+    assert all({"id", "status", "text"} <= c.keys() for c in out["criteria"])
+
+
+def test_json_is_the_default_on_a_pipe(tmp_path, example_case):
+    assert json.loads(run([write(tmp_path, example_case)]).output)["case_id"] == example_case["case_id"]
+
+
+def test_text_output_names_determination_reasons_and_readings(tmp_path, example_case):
+    example_case["conservative_therapy"]["end_date"] = "2025-11-20"
+    result = run([write(tmp_path, example_case), "--format", "text"])
+    assert result.exit_code == 0
+    assert "NOT MEDICALLY NECESSARY" in result.output
+    assert "NOT MET I.E" in " ".join(result.output.split())
+    assert "conservative therapy 20 days, 2025-11-01 to 2025-11-20; at least 28 required" in " ".join(result.output.split())
+    assert "Readings applied" in result.output and "weeks = days" in result.output
+
+
+def test_text_output_lists_missing_fields(tmp_path, example_case):
+    del example_case["pain"]["radiculopathy"]
+    result = run([write(tmp_path, example_case), "--format", "text"])
+    assert "MORE INFORMATION NEEDED" in result.output
+    assert "missing: pain.radiculopathy" in result.output
+
+
+def test_standard_input(example_case):
+    result = run(["-", "--format", "json"], input=json.dumps(example_case))
+    assert result.exit_code == 0
+    assert json.loads(result.output)["determination"] == "medically_necessary"
+
+
+def test_explicit_decide_command(tmp_path, example_case):
+    result = run(["decide", write(tmp_path, example_case), "--format", "json"])
+    assert json.loads(result.output)["request_kind"] == "initial_diagnostic"
+
+
+def test_reading_switch_changes_the_determination(tmp_path, example_case):
+    example_case["request"]["side"] = "bilateral"
+    path = write(tmp_path, example_case)
+    assert json.loads(run([path]).output)["unmet"] == ["I.A"]
+    switched = json.loads(run([path, "--reading", "bilateral_injection=one_injection"]).output)
+    assert switched["determination"] == "medically_necessary"
+    assert {"id": "bilateral_injection", "reading": "one_injection"}.items() <= next(
+        r for r in switched["interpretation"] if r["id"] == "bilateral_injection").items()
+
+
+@pytest.mark.parametrize("reading", ["nope=x", "bilateral_injection=three", "months=days_30", "bilateral_injection"])
+def test_bad_reading_is_a_usage_error(tmp_path, example_case, reading):
+    result = run([write(tmp_path, example_case), "--reading", reading])
+    assert result.exit_code == 2
+    assert "--reading" in result.output
+
+
+def mutate(case, path, value):
+    target = case
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return case
+
+
+BAD_INPUTS = {
+    "malformed JSON": ('{"case_id": "x", "request": ', "(case): malformed JSON at line 1"),
+    "not an object": ("[1, 2]", "(case): a case is a JSON object"),
+    "unknown key": ((["pain", "radiculopaty"], True), "pain.radiculopaty: unknown key 'radiculopaty'"),
+    "unknown top-level key": ((["comment"], "hi"), "comment: unknown key 'comment'"),
+    "wrong type": ((["pain", "below_l5"], "yes"), "pain.below_l5: 'yes' is not of type 'boolean'"),
+    "out-of-range score": ((["pain", "score"], 11), "pain.score: 11 is greater than the maximum of 10"),
+    "not a date": ((["request", "date"], "2026-02-30"), "request.date: '2026-02-30' is not a calendar date"),
+    "unknown enum value": ((["request", "side"], "middle"), "request.side: 'middle' is not one of"),
+    "date after the request": ((["pain", "onset_date"], "2026-04-01"), "pain.onset_date: date 2026-04-01 is after request.date 2026-03-02"),
+    "therapy ends before it starts": ((["conservative_therapy", "end_date"], "2025-10-01"),
+                                      "conservative_therapy.end_date: date 2025-10-01 is before conservative_therapy.start_date 2025-11-01"),
+    "missing required field": ((["request"], {"date": "2026-03-02"}), "request.code: required field is missing"),
+    "missing case_id": (("delete", "case_id"), "case_id: required field is missing"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_INPUTS)
+def test_bad_input_exits_2_naming_the_path(tmp_path, example_case, kind):
+    change, message = BAD_INPUTS[kind]
+    if isinstance(change, str):
+        text = change
+    elif change[0] == "delete":
+        del example_case[change[1]]
+        text = json.dumps(example_case)
+    else:
+        text = json.dumps(mutate(example_case, *change))
+    result = run([write(tmp_path, text)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "determination" not in result.output  # nothing half-done
+
+
+def test_measurement_before_its_procedure_is_an_error(tmp_path, example_case):
+    example_case["prior_procedures"] = [{"date": "2026-01-10", "purpose": "diagnostic",
+                                         "pain": {"scale": "NRS", "before": 8, "after": [{"date": "2026-01-09", "score": 1}]}}]
+    result = run([write(tmp_path, example_case)])
+    assert result.exit_code == 2
+    assert "prior_procedures[0].pain.after[0].date: date 2026-01-09 is before prior_procedures[0].date 2026-01-10" in result.output
+
+
+def test_null_is_absent(tmp_path, example_case):
+    example_case["pain"]["radiculopathy"] = None
+    out = json.loads(run([write(tmp_path, example_case)]).output)
+    assert out["missing"] == {"I.C": ["pain.radiculopathy"]}
+
+
+def test_schema_command_prints_the_case_schema():
+    schema = json.loads(run(["schema"]).output)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["additionalProperties"] is False
+    assert "request" in schema["required"]
+
+
+def test_readings_command_lists_the_register():
+    register = json.loads(run(["readings", "--format", "json"]).output)
+    assert register["bilateral_injection"]["default"] == "two_injections"
+    assert set(register["bilateral_injection"]["options"]) == {"two_injections", "one_injection"}
+    assert "* two_injections" in run(["readings"]).output
+
+
+COMMANDS = sorted(main.commands)
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help_with_an_example(command):
+    result = run([command, "--help"] if command else ["--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+
+
+ASP_LOOKING = [
+    'x). determination(medically_necessary). #show.',
+    '"). :- status(_,_). %',
+    "#const reading_bilateral_injection=one_injection.",
+    "a :- not a.",
+    "}.{ \\\" \u202e \U0001F600 */ %* ",
+]
+
+
+@pytest.mark.parametrize("text", ASP_LOOKING)
+def test_strings_that_look_like_asp_change_nothing(tmp_path, example_case, text):
+    plain = copy.deepcopy(example_case)
+    plain["request"]["side"] = "bilateral"  # a case that is decided not medically necessary
+    hostile = copy.deepcopy(plain)
+    hostile["case_id"] = text
+    hostile["pain"]["scale"] = text[:40]
+    hostile["request"]["code"] = "27096"
+    expected = json.loads(run([write(tmp_path, plain, "plain.json")]).output)
+    got = json.loads(run([write(tmp_path, hostile, "hostile.json")]).output)
+    assert got["case_id"] == text
+    for key in ("determination", "unmet", "missing", "criteria", "request_kind"):
+        assert got[key] == expected[key]
+    # As a code, such a string is simply another code: outside the policy.
+    hostile["request"]["code"] = text[:16]
+    assert json.loads(run([write(tmp_path, hostile, "code.json")]).output)["determination"] == "not_addressed"
