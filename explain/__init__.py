@@ -1,1 +1,99 @@
-"""The explanation layer: justification graphs built from the answer set, and their renderers."""
+"""The explanation layer: justification graphs built from the answer set, and their renderers.
+
+    >>> from kbquery import decide
+    >>> from kbquery.explain import explain
+    >>> e = explain(decide(case))
+    >>> print(e.text())          # the tree, with why not and what would change it
+    >>> e.write("out.svg")       # or .png, .dot, .json, .html
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from kbquery.determination import Determination
+
+from . import render
+from .counterfactual import Counterfactual, apply, counterfactuals
+from .graph import GRAPH_VERSION, build
+from .text import render_text
+
+FORMATS = ("text", "json", "dot", "svg", "png", "html")
+
+
+class Explanation:
+    """A determination with its justification graph; displays itself in Jupyter."""
+
+    def __init__(self, determination: Determination, collapse_met: bool = False):
+        self.determination = determination
+        self.graph = build(determination)
+        self.collapse_met = collapse_met
+
+    @functools.cached_property
+    def counterfactuals(self) -> list[Counterfactual]:
+        return counterfactuals(self.determination)
+
+    def why_not(self) -> dict:
+        """The criteria that decided an unfavourable determination, and what would change it."""
+        d = self.determination
+        decided_by = d.unmet if d.determination == "not_medically_necessary" else sorted(d.missing)
+        return {
+            "decided_by": decided_by,
+            "would_change_it": [
+                {"determination": cf.determination,
+                 "changes": [{"path": c.path, "value": c.value, "was": c.was} for c in cf.changes]}
+                for cf in self.counterfactuals
+            ],
+        }
+
+    def text(self) -> str:
+        out = render_text(self.graph, self.collapse_met)
+        why = self.why_not()
+        if why["decided_by"]:
+            out += f"\nDecided by: {', '.join(why['decided_by'])}\n"
+        if why["would_change_it"]:
+            out += "What would change it (fewest fields; each alternative alone suffices):\n"
+            for i, alt in enumerate(self.counterfactuals, 1):
+                out += f"  {i}. " + "; ".join(map(str, alt.changes)) + f"  => {alt.determination.replace('_', ' ')}\n"
+        elif why["decided_by"]:
+            out += "No change of the documented facts within the criteria's reach makes it favourable.\n"
+        return out
+
+    def to_json(self) -> str:
+        data = json.loads(render.to_json(self.graph))
+        data["why_not"] = self.why_not()
+        data["determination"] = self.determination.to_dict()
+        return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+
+    def render(self, fmt: str) -> bytes:
+        if fmt == "text":
+            return self.text().encode()
+        if fmt == "json":
+            return self.to_json().encode()
+        if fmt == "dot":
+            return render.to_dot(self.graph, self.collapse_met).encode()
+        if fmt == "html":
+            return render.to_html(self.graph, collapse_met=True).encode()
+        if fmt in ("svg", "png"):
+            return render.to_image(self.graph, fmt, self.collapse_met)
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+
+    def write(self, path: str | Path, fmt: str | None = None) -> None:
+        fmt = fmt or Path(path).suffix.lstrip(".")
+        Path(path).write_bytes(self.render(fmt))
+
+    def _repr_svg_(self) -> str:
+        return self.render("svg").decode()
+
+    def _repr_html_(self) -> str:
+        page = self.render("html").decode()
+        return page[page.index("<body>") + 6: page.index("</body>")]
+
+
+def explain(determination: Determination, collapse_met: bool = False) -> Explanation:
+    return Explanation(determination, collapse_met)
+
+
+__all__ = ["FORMATS", "GRAPH_VERSION", "Counterfactual", "Explanation", "apply", "explain"]

@@ -33,4 +33,4 @@ def decide(case: dict[str, Any], *, readings: dict[str, str] | None = None) -> D
         raise CaseError([("policy", str(e))]) from None
     valid = validate(case, kb.schema)
     answer = solve(kb, case_symbols(valid, kb.schema), readings)
-    return _read(answer, kb, valid["case_id"])
+    return _read(answer, kb, valid, readings)

@@ -9,9 +9,11 @@ import click
 
 from . import CaseError, InternalError, decide
 from .case import parse
+from .explain import explain as explain_determination
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
 from .report import text as text_report
 
+EXPLAIN_FORMATS = ("dot", "svg", "png", "html")
 EXIT_INVALID = 2
 EXIT_INTERNAL = 1
 
@@ -55,10 +57,15 @@ def main():
 
 @main.command("decide")
 @click.argument("case", type=click.File("rb"))
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default=None,
-              help="json (the default on a pipe) or text (the default on a terminal).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text", *EXPLAIN_FORMATS]), default=None,
+              help="json (the default on a pipe) or text (the default on a terminal); with --explain also "
+                   "dot, svg, png or html.")
+@click.option("--explain", is_flag=True, help="Explain: the justification graph, why not, and what would change it.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+@click.option("--collapse-met", is_flag=True, help="Fold the branches that are met, so a large graph stays readable.")
 @reading_option
-def decide_command(case, fmt, readings):
+def decide_command(case, fmt, explain, output, collapse_met, readings):
     """Decide one CASE (a JSON file, or - for standard input).
 
     Exit status: 0 for any determination, 2 for a case that is not valid input
@@ -68,8 +75,12 @@ def decide_command(case, fmt, readings):
     Example:
       kbquery decide examples/initial-diagnostic.json --format json
       cat case.json | kbquery - --format text
+      kbquery examples/initial-diagnostic.json --explain
+      kbquery examples/initial-diagnostic.json --explain --format svg -o out.svg
     """
-    fmt = fmt or ("text" if sys.stdout.isatty() else "json")
+    if fmt in EXPLAIN_FORMATS and not explain:
+        raise click.BadParameter(f"{fmt} needs --explain", param_hint="--format")
+    fmt = fmt or ("text" if explain or sys.stdout.isatty() else "json")
     try:
         determination = decide(parse(case.read()), readings=readings)
     except CaseError as e:
@@ -81,10 +92,23 @@ def decide_command(case, fmt, readings):
     except InternalError as e:
         click.echo(f"internal error: {e}", err=True)
         sys.exit(EXIT_INTERNAL)
-    if fmt == "json":
-        click.echo(json.dumps(determination.to_dict(), indent=2, ensure_ascii=False))
+    if explain:
+        explanation = explain_determination(determination, collapse_met)
+        if output:
+            explanation.write(output, fmt)
+        elif fmt == "text":
+            click.echo(explanation.text(), nl=False, color=None)
+        elif fmt in ("svg", "png"):
+            click.get_binary_stream("stdout").write(explanation.render(fmt))
+        else:
+            click.echo(explanation.render(fmt).decode())
+        return
+    rendered = json.dumps(determination.to_dict(), indent=2, ensure_ascii=False) if fmt == "json" else text_report(determination)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(rendered + ("\n" if fmt == "json" else ""))
     else:
-        click.echo(text_report(determination), nl=False)
+        click.echo(rendered, nl=fmt == "json")
 
 
 @main.command()

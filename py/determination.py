@@ -62,6 +62,8 @@ class Determination:
     interpretation: list[dict]
     kb_digest: str
     answer: Answer = field(repr=False, compare=False)
+    case: dict = field(repr=False, compare=False, default_factory=dict)
+    readings: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def unmet(self) -> list[str]:
@@ -92,6 +94,8 @@ class Tree:
         self.parts: dict[str, list[str]] = {}
         for parent, child in answer.args("part", 2):
             self.parts.setdefault(node_id(parent), []).append(node_id(child))
+        for children in self.parts.values():
+            children.sort(key=lambda c: (0, clause_order(c)) if not c.startswith("k(") else (1, c))
         self.labels = {node_id(n): t.string for n, t in answer.args("label", 2)}
         self.says: dict[str, list[str]] = {}
         for n, template, args in answer.args("say", 3):
@@ -101,6 +105,23 @@ class Tree:
             self.observed.setdefault(node_id(n), []).append(f"{render(p)} is {render(v)}")
         for values in (*self.says.values(), *self.observed.values()):
             values.sort()
+        self.sections = {c.string: s.string for c, s in answer.args("section", 2)}
+        self.readings: dict[str, list[str]] = {}
+        for n, r in answer.args("uses", 2):
+            self.readings.setdefault(node_id(n), []).append(r.name)
+        self.reads: dict[str, list[tuple]] = {}
+        for n, p in answer.args("reads", 2):
+            self.reads.setdefault(node_id(n), []).append(symbol_path(p))
+        self.values = {symbol_path(p): render(v) for p, v in answer.args("value", 2)}
+        self.present = {symbol_path(p) for (p,) in answer.args("present", 1)}
+        for p, n in answer.args("length", 2):  # a list of scalars reads as its items
+            path = symbol_path(p)
+            items = [self.values[path + (i,)] for i in range(n.number) if path + (i,) in self.values]
+            if len(items) == n.number:
+                self.values[path] = "[" + ", ".join(items) + "]"
+        for table in (self.readings, self.reads):
+            for values in table.values():
+                values.sort(key=str)
 
     def statement(self, node: str) -> str:
         """What a node requires and what the case showed, in words."""
@@ -116,7 +137,7 @@ class Tree:
         return [leaf for c in children for leaf in self.failing_leaves(c)]
 
 
-def read(answer: Answer, kb: KnowledgeBase, case_id: str) -> Determination:
+def read(answer: Answer, kb: KnowledgeBase, case: dict, readings: dict | None = None) -> Determination:
     tree = Tree(answer)
     texts = {c.string: t.string for c, t in answer.args("clause", 2)}
     listed = sorted((c.string for (c,) in answer.args("listed", 1)), key=clause_order)
@@ -135,7 +156,7 @@ def read(answer: Answer, kb: KnowledgeBase, case_id: str) -> Determination:
     (kind,) = answer.first("kind", 1)
     (determination,) = answer.first("determination", 1)
     return Determination(
-        case_id=case_id,
+        case_id=case["case_id"],
         policy={"id": kb.id, "revision": kb.revision},
         determination=determination.name,
         request_kind=kind.name,
@@ -148,4 +169,6 @@ def read(answer: Answer, kb: KnowledgeBase, case_id: str) -> Determination:
                          "meaning": kb.readings[r].options[chosen[r]]} for r in applied],
         kb_digest=kb.digest,
         answer=answer,
+        case=case,
+        readings=dict(readings or {}),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
 
 import clingo
 
@@ -14,7 +16,7 @@ class InternalError(RuntimeError):
 
 
 class Answer:
-    """The answer set, indexed by predicate for the readers."""
+    """An answer set, indexed by predicate for the readers."""
 
     def __init__(self, symbols: list[clingo.Symbol]):
         self.symbols = symbols
@@ -30,13 +32,22 @@ class Answer:
         return found[0] if found else None
 
 
-def solve(kb: KnowledgeBase, facts: list[clingo.Symbol], readings: dict[str, str] | None = None) -> Answer:
-    ctl = clingo.Control(["--warn=none", "--models=2", *kb.reading_options(readings)])
+def ground(kb: KnowledgeBase, facts: Iterable[clingo.Symbol], readings: dict[str, str] | None = None,
+           extra: Iterable[Path] = (), options: Iterable[str] = ()) -> clingo.Control:
+    """The policy's rules (and any extra encodings) grounded with the facts, added through the API."""
+    ctl = clingo.Control(["--warn=none", *options, *kb.reading_options(readings)])
     ctl.add("base", [], kb.program)
+    for path in extra:
+        ctl.load(str(path))
     with ctl.backend() as backend:
         for sym in facts:
             backend.add_rule([backend.add_atom(sym)])
     ctl.ground([("base", [])])
+    return ctl
+
+
+def solve(kb: KnowledgeBase, facts: list[clingo.Symbol], readings: dict[str, str] | None = None) -> Answer:
+    ctl = ground(kb, facts, readings, options=["--models=2"])
     models: list[list[clingo.Symbol]] = []
     ctl.solve(on_model=lambda m: models.append(m.symbols(atoms=True)))
     if len(models) != 1:
@@ -46,3 +57,17 @@ def solve(kb: KnowledgeBase, facts: list[clingo.Symbol], readings: dict[str, str
     if errors:
         raise InternalError("knowledge base error: " + "; ".join(errors))
     return answer
+
+
+def solve_optimal(kb: KnowledgeBase, facts: list[clingo.Symbol], extra: Iterable[Path],
+                  readings: dict[str, str] | None = None, limit: int = 5) -> list[Answer]:
+    """Up to `limit` optimal answer sets of the rules with extra (optimising) encodings."""
+    ctl = ground(kb, facts, readings, extra, options=["--opt-mode=optN", "--models=0"])
+    optimal: list[Answer] = []
+    with ctl.solve(yield_=True) as handle:
+        for model in handle:
+            if model.optimality_proven:
+                optimal.append(Answer(model.symbols(atoms=True)))
+                if len(optimal) >= limit:
+                    break
+    return optimal

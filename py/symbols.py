@@ -62,6 +62,13 @@ def scalar_symbol(value, *, closed: bool) -> clingo.Symbol:
     return clingo.String(value)
 
 
+def json_value(sym: clingo.Symbol):
+    """A value symbol back as the JSON value a case would hold."""
+    if sym.match("true", 0) or sym.match("false", 0):
+        return sym.name == "true"
+    return to_python(sym)
+
+
 def to_python(sym: clingo.Symbol):
     """A symbol read back from a model, for output: dates as ISO text, paths dotted, tuples as lists."""
     if sym.type == clingo.SymbolType.Number:
@@ -71,7 +78,7 @@ def to_python(sym: clingo.Symbol):
     if sym.type == clingo.SymbolType.Function:
         if sym.name == "date" and len(sym.arguments) == 1:
             return iso_date(sym.arguments[0].number)
-        if sym.name == "" :
+        if sym.name == "":
             return [to_python(a) for a in sym.arguments]
         if not sym.arguments:
             return sym.name
