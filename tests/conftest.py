@@ -23,3 +23,13 @@ def load_case_file(path: Path) -> dict:
 @pytest.fixture
 def example_case() -> dict:
     return json.loads((ROOT / "examples" / "initial-diagnostic.json").read_text(encoding="utf-8"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden explanation files in tests/golden from the current rules")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return request.config.getoption("--update-golden")
