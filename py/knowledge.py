@@ -14,7 +14,7 @@ from pathlib import Path
 
 import clingo
 
-from .symbols import is_name, to_python
+from .symbols import is_name
 
 DEFAULT_POLICY = "MC.CP.MP.166"
 
@@ -64,22 +64,30 @@ class KnowledgeBase:
         return "sha256:" + h.hexdigest()
 
     @functools.cached_property
-    def readings(self) -> dict[str, Reading]:
-        """The interpretations register, read from the rules themselves."""
+    def static_atoms(self) -> list[clingo.Symbol]:
+        """What the rules say before any case: clauses, the register, thresholds."""
         ctl = clingo.Control(["--warn=none"])
         ctl.add("base", [], self.program)
         ctl.ground([("base", [])])
-        found: dict[str, dict] = {}
-        for atom in ctl.symbolic_atoms:
-            sym, args = atom.symbol, atom.symbol.arguments
-            if sym.match("reading", 3):
-                found.setdefault(args[0].name, {}).update(clause=to_python(args[1]), question=to_python(args[2]))
-            elif sym.match("option", 3):
-                found.setdefault(args[0].name, {}).setdefault("options", {})[args[1].name] = to_python(args[2])
-            elif sym.match("chosen", 2):
-                found.setdefault(args[0].name, {})["default"] = args[1].name
-        return {rid: Reading(rid, r["clause"], r["question"], r["options"], r["default"])
-                for rid, r in sorted(found.items())}
+        return [a.symbol for a in ctl.symbolic_atoms if a.is_fact]
+
+    def static(self, name: str, arity: int) -> list[tuple]:
+        return [tuple(s.arguments) for s in self.static_atoms if s.match(name, arity)]
+
+    @functools.cached_property
+    def clauses(self) -> dict[str, str]:
+        """Every criterion the rules encode, with the policy's words."""
+        return {c.string: t.string for c, t in self.static("clause", 2)}
+
+    @functools.cached_property
+    def readings(self) -> dict[str, Reading]:
+        """The interpretations register, read from the rules themselves."""
+        options: dict[str, dict] = {}
+        for rid, choice, meaning in self.static("option", 3):
+            options.setdefault(rid.name, {})[choice.name] = meaning.string
+        chosen = {rid.name: choice.name for rid, choice in self.static("chosen", 2)}
+        return {rid.name: Reading(rid.name, clause.string, question.string, options[rid.name], chosen[rid.name])
+                for rid, clause, question in sorted(self.static("reading", 3))}
 
     def reading_options(self, chosen: dict[str, str] | None) -> list[str]:
         """clingo `-c` options for switched readings, each checked against the register first."""
