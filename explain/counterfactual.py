@@ -80,7 +80,7 @@ def _subschema(schema: dict, keys: tuple) -> dict:
 def _schema_candidates(d: Determination, schema: dict) -> list[clingo.Symbol]:
     """Each value the schema allows for an absent field that would settle an unknown criterion."""
     found = []
-    paths = {p for a in d.answer.args("missing", 2) for p in [a[1]]}
+    paths = {p for _, p in d.answer.args("missing", 2)}
     for p in paths:
         sub = _subschema(schema, symbol_path(p))
         values = sub.get("enum", []) if sub.get("type") == "string" else [True, False] if sub.get("type") == "boolean" else []
@@ -96,7 +96,7 @@ def counterfactuals(d: Determination, limit: int = 5) -> list[Counterfactual]:
     facts = [clingo.Function(RENAMED.get(s.name, s.name), s.arguments) for s in case_symbols(d.case, kb.schema)]
     candidates = [clingo.Function("candidate_change", list(a)) for a in d.answer.args("candidate_change", 2)]
     candidates += _schema_candidates(d, kb.schema)
-    known_days = {a[0].number for a in d.answer.args("calendar", 4)}
+    known_days = {s.arguments[0].number for s in facts if s.match("calendar", 4)}
     for c in candidates:  # calendar facts for the dates a change would bring in
         value = c.arguments[1]
         if value.match("date", 1) and value.arguments[0].number not in known_days:

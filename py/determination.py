@@ -87,7 +87,9 @@ class Determination:
 
 
 class Tree:
-    """The evaluated condition tree of one answer set: statuses, parts and what each leaf saw."""
+    """The evaluated condition tree of an answer set: statuses, parts and what each leaf saw.
+
+    From a full answer set it is the whole tree; from the shown atoms, the reasons' leaves."""
 
     def __init__(self, answer: Answer):
         self.status = {node_id(n): s.name for n, s in answer.args("status", 2)}
@@ -129,25 +131,19 @@ class Tree:
         label = self.labels.get(node, node)
         return f"{label}: {'; '.join(shown)}" if shown else label
 
-    def failing_leaves(self, node: str) -> list[str]:
-        """The not_met leaves that make a not_met node fail, through not_met nodes only."""
-        children = [c for c in self.parts.get(node, []) if self.status.get(c) == "not_met"]
-        if not self.parts.get(node):
-            return [node]
-        return [leaf for c in children for leaf in self.failing_leaves(c)]
 
 
 def read(answer: Answer, kb: KnowledgeBase, case: dict, readings: dict | None = None) -> Determination:
+    """A determination from the answer set's shown atoms (the interface determination.lp #shows)."""
     tree = Tree(answer)
-    texts = {c.string: t.string for c, t in answer.args("clause", 2)}
-    listed = sorted((c.string for (c,) in answer.args("listed", 1)), key=clause_order)
+    statuses = {c.string: s.name for c, s in answer.args("criterion", 2)}
+    leaves: dict[str, list[str]] = {}
+    for c, leaf in answer.args("reason", 2):
+        leaves.setdefault(c.string, []).append(node_id(leaf))
     criteria = []
-    for cid in listed:
-        status = tree.status[cid]
-        reasons = []
-        if status == "not_met":
-            reasons = list(dict.fromkeys(tree.statement(leaf) for leaf in tree.failing_leaves(cid)))
-        criteria.append(Criterion(cid, status, texts[cid], reasons))
+    for cid in sorted(statuses, key=clause_order):
+        reasons = sorted({tree.statement(leaf) for leaf in leaves.get(cid, [])})
+        criteria.append(Criterion(cid, statuses[cid], kb.clauses[cid], reasons))
     missing: dict[str, list[str]] = {}
     for cid, path in answer.args("missing", 2):
         missing.setdefault(cid.string, []).append(path_text(symbol_path(path)))

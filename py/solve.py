@@ -46,10 +46,12 @@ def ground(kb: KnowledgeBase, facts: Iterable[clingo.Symbol], readings: dict[str
     return ctl
 
 
-def solve(kb: KnowledgeBase, facts: list[clingo.Symbol], readings: dict[str, str] | None = None) -> Answer:
+def solve(kb: KnowledgeBase, facts: list[clingo.Symbol], readings: dict[str, str] | None = None,
+          full: bool = False) -> Answer:
+    """The one answer set: what the rules #show (a determination's interface), or every atom (`full`)."""
     ctl = ground(kb, facts, readings, options=["--models=2"])
     models: list[list[clingo.Symbol]] = []
-    ctl.solve(on_model=lambda m: models.append(m.symbols(atoms=True)))
+    ctl.solve(on_model=lambda m: models.append(m.symbols(atoms=True) if full else m.symbols(shown=True)))
     if len(models) != 1:
         raise InternalError(f"the knowledge base gave {len(models) if models else 'no'} answer sets for this case; exactly one is required")
     answer = Answer(models[0])
