@@ -9,6 +9,7 @@ import click
 
 from . import CaseError, InternalError, decide
 from .case import parse
+from .coverage import coverage_command
 from .explain import explain as explain_determination
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
 from .report import text as text_report
@@ -144,3 +145,6 @@ def readings_command(policy, fmt):
             mark = "*" if choice == r.default else " "
             click.echo(f"  {mark} {choice}: {meaning}")
         click.echo()
+
+
+main.add_command(coverage_command)
