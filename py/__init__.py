@@ -24,13 +24,14 @@ def load(text: str | bytes) -> dict:
     return parse(text)
 
 
-def decide(case: dict[str, Any], *, readings: dict[str, str] | None = None) -> Determination:
-    """Validate a case, solve it under its policy, and read the determination back."""
-    policy = case.get("policy", DEFAULT_POLICY) if isinstance(case, dict) else DEFAULT_POLICY
-    try:
-        kb = knowledge_base(policy if isinstance(policy, str) else DEFAULT_POLICY)
-    except ValueError as e:
-        raise CaseError([("policy", str(e))]) from None
+def decide(case: dict[str, Any], *, readings: dict[str, str] | None = None, kb: KnowledgeBase | None = None) -> Determination:
+    """Validate a case, solve it under its policy (or the knowledge base given), and read the determination back."""
+    if kb is None:
+        policy = case.get("policy", DEFAULT_POLICY) if isinstance(case, dict) else DEFAULT_POLICY
+        try:
+            kb = knowledge_base(policy if isinstance(policy, str) else DEFAULT_POLICY)
+        except ValueError as e:
+            raise CaseError([("policy", str(e))]) from None
     valid = validate(case, kb.schema)
     answer = solve(kb, case_symbols(valid, kb.schema), readings)
     return _read(answer, kb, valid, readings)

@@ -148,3 +148,50 @@ def readings_command(policy, fmt):
 
 
 main.add_command(coverage_command)
+
+
+@main.command("qa")
+@policy_option
+@reading_option
+@click.option("--kb-root", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Another knowledge base folder (holding common/ and the policy's folder), e.g. a copy under review.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--max-procedures", type=click.IntRange(0, 12), default=None,
+              help="Bound on the prior procedures in a case (default: the policy's qa.lp).")
+@click.option("--budget", type=click.FloatRange(1), default=25.0, show_default=True,
+              help="Seconds for the whole search; past it the report says the search was not exhaustive.")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True)
+@click.option("--witnesses", type=click.Path(file_okay=False), default=None,
+              help="Also write each witness as a case file into this folder.")
+def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, witnesses):
+    """Check the rules over the whole input space: contradictions, gaps, overlaps, dead rules,
+    criteria that never decide, unreachable determinations; each finding with a witness case
+    that kbquery then decides as the finding says.
+
+    Exit status 1 when the rules contradict themselves (or leave an in-scope request undecided).
+
+    \b
+    Example:
+      kbquery qa
+      kbquery qa --format json --witnesses qa-witnesses/
+      kbquery qa --reading general_criteria=own_section_only
+    """
+    from pathlib import Path
+
+    from . import qa
+
+    kb = knowledge_base(policy, Path(kb_root) if kb_root else None)
+    try:
+        kb.reading_options(readings)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--reading") from None
+    report = qa.run(kb, readings, max_procedures, budget=budget, workers=workers)
+    qa.verify(report, kb)
+    if witnesses:
+        folder = Path(witnesses)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, f in enumerate(x for x in report.findings if x.witness is not None):
+            (folder / f"{i:02d}-{f.check}.json").write_text(json.dumps(f.witness, indent=2) + "\n")
+    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else qa.markdown(report), nl=fmt == "json")
+    if report.contradictions:
+        sys.exit(EXIT_INTERNAL)

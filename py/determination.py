@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import clingo
@@ -64,6 +63,7 @@ class Determination:
     answer: Answer = field(repr=False, compare=False)
     case: dict = field(repr=False, compare=False, default_factory=dict)
     readings: dict = field(repr=False, compare=False, default_factory=dict)
+    kb: KnowledgeBase | None = field(repr=False, compare=False, default=None)
 
     @property
     def unmet(self) -> list[str]:
@@ -167,4 +167,5 @@ def read(answer: Answer, kb: KnowledgeBase, case: dict, readings: dict | None = 
         answer=answer,
         case=case,
         readings=dict(readings or {}),
+        kb=kb,
     )

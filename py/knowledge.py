@@ -23,8 +23,8 @@ def kb_root() -> Path:
     return Path(str(resources.files("kbquery.kb")))
 
 
-def policies() -> list[str]:
-    return sorted(p.name for p in kb_root().iterdir() if (p / "policy.json").is_file())
+def policies(root: Path | None = None) -> list[str]:
+    return sorted(p.name for p in (root or kb_root()).iterdir() if (p / "policy.json").is_file())
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,12 @@ class UnknownPolicy(ValueError):
 class KnowledgeBase:
     """One policy's knowledge base, loaded once and reused for every case."""
 
-    def __init__(self, policy: str = DEFAULT_POLICY):
-        folder = kb_root() / policy
-        if policy not in policies():
-            raise UnknownPolicy(f"no policy {policy!r} under kb/ (known: {', '.join(policies())})")
-        self.folder = folder
+    def __init__(self, policy: str = DEFAULT_POLICY, root: Path | None = None):
+        root = Path(root) if root is not None else kb_root()
+        if policy not in policies(root):
+            raise UnknownPolicy(f"no policy {policy!r} under {root} (known: {', '.join(policies(root))})")
+        self.root = root
+        self.folder = folder = root / policy
         self.meta = json.loads((folder / "policy.json").read_text(encoding="utf-8"))
         self.id = self.meta["id"]
         self.revision = self.meta["revision"]
@@ -105,5 +106,6 @@ class KnowledgeBase:
 
 
 @functools.lru_cache(maxsize=None)
-def knowledge_base(policy: str = DEFAULT_POLICY) -> KnowledgeBase:
-    return KnowledgeBase(policy)
+def knowledge_base(policy: str = DEFAULT_POLICY, root: Path | None = None) -> KnowledgeBase:
+    """The knowledge base of a policy, loaded once: from the installed kb/, or another root."""
+    return KnowledgeBase(policy, root)

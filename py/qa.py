@@ -11,17 +11,18 @@ for a case that reaches something not reached yet, until no case can.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import clingo
 from clingo import ast
 
-from .facts import case_symbols
-from .knowledge import KnowledgeBase, kb_root
-from .solve import Answer, ground
-from .symbols import day_number, is_name, json_value, path_symbol, path_text, scalar_symbol, symbol_path
+from .knowledge import KnowledgeBase, knowledge_base
+from .symbols import day_number, json_value, path_symbol, scalar_symbol, symbol_path
 
 SPACE = "common/qa_space.lp"
 CHECKS = "common/qa_checks.lp"
@@ -137,11 +138,12 @@ def instrumented(kb: KnowledgeBase) -> tuple[list[ast.AST], dict[str, RuleSite]]
 
 @dataclass
 class Finding:
-    check: str          # contradiction, gap, overlap, dead_rule, never_decisive, unreachable
+    check: str          # contradiction, gap, overlap, dead_rule, never_decisive, status_never_reached, unreachable
     subject: str
     detail: str
     witness: dict | None = None
     claim: dict = field(default_factory=dict)  # what kbquery must decide for the witness
+    verified: bool | None = None               # whether kbquery decided the witness as claimed
 
 
 def _case_from(model_atoms: list[clingo.Symbol]) -> dict:
@@ -172,22 +174,19 @@ class Analysis:
     """One grounding of the space, solved repeatedly for new findings."""
 
     def __init__(self, kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedures: int | None = None):
-        self.kb = kb
-        self.readings = readings
         policy_qa = kb.folder / POLICY_QA
-        statics = _static_facts(policy_qa)
-        bounds = {symbol_path(s.arguments[0]): s.arguments[1].number for s in statics if s.match("qa_bound", 2)}
+        bounds = {symbol_path(k): n.number for k, n in kb_static(kb, "qa_bound", 2)}
         if max_procedures is not None:
             bounds = {k: (max_procedures if len(k) == 1 else v) for k, v in bounds.items()}
         self.bounds = bounds
         statements, self.sites = instrumented(kb)
         # Random signs spread the models over the space, so each reaches more that is new.
-        self.ctl = clingo.Control(["--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1",
+        self.ctl = clingo.Control(["--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1", "--heuristic=Domain",
                                    *kb.reading_options(readings)])
         with ast.ProgramBuilder(self.ctl) as builder:
             for stmt in statements:
                 builder.add(stmt)
-            for extra in (kb_root() / SPACE, kb_root() / CHECKS, policy_qa):
+            for extra in (kb.root / SPACE, kb.root / CHECKS, policy_qa):
                 ast.parse_files([str(extra)], builder.add)
         facts = space_facts(kb.schema, bounds) + calendar_facts(dt.date(2024, 1, 1), dt.date(2027, 12, 31))
         with self.ctl.backend() as backend:
@@ -200,12 +199,13 @@ class Analysis:
                         if a.symbol.type == clingo.SymbolType.Function and a.symbol.name in TARGETS}
         self.witnesses: dict[clingo.Symbol, tuple[dict, dict]] = {}
         self.solves = 0
+        self.ctl.configuration.solve.opt_mode = "ignore"  # exploring: any case will do
 
-    def explore(self, deadline: float) -> bool:
-        """Find a witness for every reachable target; True when the search was exhaustive."""
+    def explore(self, targets: list[clingo.Symbol], deadline: float) -> bool:
+        """A witness for every reachable one of the targets; True when the search was exhaustive."""
         goal_id = 0
         while time.perf_counter() < deadline:
-            unseen = [lit for sym, lit in self.targets.items() if sym not in self.witnesses]
+            unseen = [self.targets[t] for t in targets if t not in self.witnesses]
             if not unseen:
                 return True
             goal_id += 1
@@ -222,68 +222,73 @@ class Analysis:
                     return True
         return False
 
+    def smallest(self, target: clingo.Symbol, seconds: float) -> tuple[dict, dict]:
+        """A witness for the target with the fewest documented fields found within the time."""
+        best = [self.witnesses[target]]
+        minimise = F("qa_minimise")
+        self.ctl.assign_external(minimise, True)
+        self.ctl.configuration.solve.opt_mode = "opt"
+        try:
+            with self.ctl.solve(assumptions=[self.targets[target]], async_=True,
+                                on_model=lambda m: best.append(_witness(m.symbols(shown=True)))) as handle:
+                if not handle.wait(max(0.0, seconds)):
+                    handle.cancel()
+        finally:
+            self.ctl.assign_external(minimise, False)
+            self.ctl.configuration.solve.opt_mode = "ignore"
+        return best[-1]
+
     def _record(self, model: clingo.Model) -> None:
         atoms = model.symbols(shown=True)
         new = [s for s in atoms if s.name in TARGETS and s not in self.witnesses]
         if new:
-            case = _case_from(atoms)
-            claim = {"request_kind": next((s.arguments[0].name for s in atoms if s.match("kind", 1)), None),
-                     "determination": next((s.arguments[0].name for s in atoms if s.match("determination", 1)), None)}
+            witness = _witness(atoms)
             for sym in new:
-                self.witnesses[sym] = (case, claim)
+                self.witnesses[sym] = witness
 
 
-def evaluate(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None) -> set[clingo.Symbol]:
-    """The QA atoms that hold for one concrete case."""
-    ctl = ground(kb, case_symbols(case, kb.schema), readings, extra=[kb_root() / CHECKS, kb.folder / POLICY_QA])
-    shown: set[clingo.Symbol] = set()
-    ctl.solve(on_model=lambda m: shown.update(m.symbols(shown=True)))
-    return shown
+def _witness(atoms: list[clingo.Symbol]) -> tuple[dict, dict]:
+    """The case a model generated, and what kbquery must decide for it."""
+    claim = {"request_kind": next((s.arguments[0].name for s in atoms if s.match("kind", 1)), None),
+             "determination": next((s.arguments[0].name for s in atoms if s.match("determination", 1)), None)}
+    return _case_from(atoms), claim
 
 
-def minimise(kb: KnowledgeBase, case: dict, target: clingo.Symbol, readings=None) -> dict:
-    """Drop optional fields, largest first, while the finding still holds."""
-    required = _required_paths(kb.schema)
-
-    def paths(node, prefix=()):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                yield prefix + (k,)
-                yield from paths(v, prefix + (k,))
-
-    # One pass, shortest paths first: a whole object goes before its fields are tried one by one.
-    for path in sorted(paths(case), key=len):
-        if _pattern(path) in required or any(isinstance(p, int) for p in path):
-            continue
-        smaller = _without(case, path)
-        if smaller is not None and target in evaluate(kb, smaller, readings):
-            case = smaller
-    return case
+def kb_static(kb: KnowledgeBase, name: str, arity: int) -> list[tuple]:
+    """Facts of the policy's qa.lp."""
+    return [tuple(s.arguments) for s in _static_facts(kb.folder / POLICY_QA) if s.match(name, arity)]
 
 
-def _without(case: dict, path: tuple) -> dict | None:
-    import copy
-    smaller = copy.deepcopy(case)
-    node = smaller
-    for key in path[:-1]:
-        if key not in node:
-            return None  # already removed with its parent
-        node = node[key]
-    if path[-1] not in node:
-        return None
-    del node[path[-1]]
-    return smaller
+# ---------------------------------------------------------------------------- the search, on every core
+
+NEEDS_WITNESS = ("qa_contradiction", "qa_gap", "qa_overlap")
 
 
-def _required_paths(schema: dict, prefix=()) -> set[tuple]:
-    found = set()
-    for key, sub in schema.get("properties", {}).items():
-        if key in schema.get("required", []):
-            found.add(prefix + (key,))
-        found |= _required_paths(sub, prefix + (key,))
-    if "items" in schema:
-        found |= _required_paths(schema["items"], prefix + ("any",))
-    return found
+def _representatives(symbols) -> list[clingo.Symbol]:
+    """One finding per subject: overlaps of the same two sections share one witness."""
+    chosen: dict[tuple, clingo.Symbol] = {}
+    for sym in sorted(symbols):
+        # Sorted, the first of a pair has its first section met: the other's verdict is the one that differs.
+        key = (sym.name, str(sym.arguments[0]), str(sym.arguments[2])) if sym.name == "qa_overlap" else (str(sym),)
+        chosen.setdefault(key, sym)
+    return list(chosen.values())
+
+
+def _search_part(root: str, policy: str, readings, max_procedures, part: int, parts: int,
+                 deadline: float, witness_seconds: float) -> dict:
+    """One worker: the targets of its share, each reached with a witness or shown unreachable."""
+    kb = knowledge_base(policy, Path(root))
+    analysis = Analysis(kb, readings, max_procedures)
+    mine = [t for i, t in enumerate(sorted(analysis.targets)) if i % parts == part]
+    exhaustive = analysis.explore(mine, deadline - witness_seconds * 4)
+    found = {str(s): w for s, w in analysis.witnesses.items()}
+    wanted = _representatives(s for s in analysis.witnesses if s.name in NEEDS_WITNESS and s in set(mine))
+    for sym in wanted:
+        found[str(sym)] = analysis.smallest(sym, min(witness_seconds, max(0.0, deadline - time.perf_counter())))
+    return {"exhaustive": exhaustive, "witnesses": found, "mine": [str(t) for t in mine],
+            "representatives": [str(s) for s in wanted], "solves": analysis.solves,
+            "ground_seconds": analysis.ground_seconds, "bounds": analysis.bounds,
+            "sites": {k: v.text for k, v in analysis.sites.items()}}
 
 
 # ---------------------------------------------------------------------------- the report
@@ -306,7 +311,7 @@ class Report:
 
     @property
     def contradictions(self) -> list[Finding]:
-        return [f for f in self.findings if f.check == "contradiction" or (f.check == "gap" and f.claim.get("error"))]
+        return [f for f in self.findings if f.check == "contradiction" or f.claim.get("error")]
 
     def to_dict(self) -> dict:
         return {"policy": self.policy, "readings": self.readings, "max_procedures": self.max_procedures,
@@ -317,74 +322,145 @@ class Report:
 
 
 def run(kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedures: int | None = None,
-        budget: float = 25.0, minimal: bool = True) -> Report:
+        budget: float = 25.0, witness_seconds: float = 0.75, workers: int = 2) -> Report:
+    """The whole analysis; each worker grounds the space and searches its share of the targets."""
     started = time.perf_counter()
-    analysis = Analysis(kb, readings, max_procedures)
-    exhaustive = analysis.explore(started + budget)
-    seen = analysis.witnesses
-    findings: list[Finding] = []
-
-    def witnessed(check, sym, subject, detail, claim=None):
-        case, model_claim = seen[sym]
-        if minimal:
-            case = minimise(kb, case, sym, readings)
-        findings.append(Finding(check, subject, detail, case, claim or model_claim))
-
-    for sym in sorted(s for s in seen if s.name == "qa_contradiction"):
-        witnessed("contradiction", sym, str(sym.arguments[0]), "the rules give this case conflicting results",
-                  {"error": "internal"})
-    for sym in sorted(s for s in seen if s.name == "qa_gap"):
-        what, about = sym.arguments
-        if what.name == "no_determination":
-            witnessed("gap", sym, f"code {about.string}", "an in-scope request that no rule decides", {"error": "internal"})
-        else:
-            witnessed("gap", sym, about.name, "no section addresses this kind of request: the policy is silent; "
-                      "only a reading decides it")
-    resolutions = {frozenset((a.string, b.string)): (a.string, how.name, r.name)
-                   for a, b, how, r in kb_static(kb, "resolves", 4)}
-    overlaps: dict[tuple, list] = {}
-    for sym in sorted(s for s in seen if s.name == "qa_overlap"):
-        s1, s2, kind = sym.arguments
-        overlaps.setdefault((s1.string, s2.string), []).append((kind.name, sym))
-    for (s1, s2), found in sorted(overlaps.items()):
-        kinds = ", ".join(k.replace("_", " ") for k, _ in found)
-        first, how, reading = resolutions.get(frozenset((s1, s2)), (None, None, None))
-        if how == "both_apply":
-            resolution = f"the rules apply both (reading {reading})"
-        elif how == "prevails":
-            resolution = f"{first} prevails (reading {reading})"
-        else:
-            resolution = "no rule says how they combine"
-        witnessed("overlap", found[0][1], f"{s1} / {s2}",
-                  f"both reach a request ({kinds}) and their verdicts differ; {resolution}")
-    if exhaustive:
-        fired = {s.arguments[0].string for s in seen if s.name == "qa_fired"}
-        for rid, site in sorted(analysis.sites.items()):
-            if rid not in fired:
-                findings.append(Finding("dead_rule", rid, site.text))
-        decisive = {s.arguments[0].string for s in seen if s.name == "qa_decisive"}
-        for cid in sorted(set(kb.clauses) - decisive):
-            findings.append(Finding("never_decisive", cid, "no case in the space where this criterion's status "
-                                    "alone changes the determination"))
-        statuses = {(s.arguments[0].string, s.arguments[1].name) for s in seen if s.name == "qa_status"}
-        evaluated = {c for c, _ in statuses}
-        for cid in sorted(evaluated):
-            never = [st for st in ("met", "not_met", "unknown") if (cid, st) not in statuses]
-            if never:
-                findings.append(Finding("status_never_reached", cid, f"never {', '.join(never)}"))
+    deadline = started + budget
+    args = [(str(kb.root), kb.id, readings, max_procedures, i, workers, deadline, witness_seconds) for i in range(workers)]
+    if workers == 1:
+        results = [_search_part(*args[0])]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_search_part, *zip(*args)))
+    exhaustive = all(r["exhaustive"] for r in results)
+    seen: dict[clingo.Symbol, tuple[dict, dict]] = {}
+    for r in results:
+        for text, witness in r["witnesses"].items():
+            seen.setdefault(clingo.parse_term(text), witness)
+    for r in results:  # the smallest witnesses replace the first ones
+        for text in r["representatives"]:
+            seen[clingo.parse_term(text)] = r["witnesses"][text]
+    representatives = _representatives(clingo.parse_term(t) for r in results for t in r["representatives"])
+    sites = results[0]["sites"]
+    findings = _findings(kb, seen, representatives, sites, exhaustive)
     outcomes: dict[str, list[str]] = {}
     for s in seen:
         if s.name == "qa_outcome":
             outcomes.setdefault(s.arguments[0].name, []).append(s.arguments[1].name)
     if exhaustive:
         for kind in sorted(outcomes):
-            missing = [d for d in DETERMINATIONS if d not in outcomes[kind]]
-            for d in missing:
-                findings.append(Finding("unreachable", kind, f"no case of this kind is decided {d.replace('_', ' ')}"))
-    return Report(kb.id, dict(readings or {}), analysis.bounds.get(("prior_procedures",), 0), exhaustive,
-                  time.perf_counter() - started, analysis.ground_seconds, analysis.solves, findings,
-                  {k: sorted(v) for k, v in sorted(outcomes.items())})
+            for d in DETERMINATIONS:
+                if d not in outcomes[kind]:
+                    findings.append(Finding("unreachable", kind, f"no case of this kind is decided {d.replace('_', ' ')}"))
+    return Report(kb.id, dict(readings or {}), results[0]["bounds"].get(("prior_procedures",), 0), exhaustive,
+                  time.perf_counter() - started, max(r["ground_seconds"] for r in results),
+                  sum(r["solves"] for r in results), findings, {k: sorted(v) for k, v in sorted(outcomes.items())})
 
 
-def kb_static(kb: KnowledgeBase, name: str, arity: int) -> list[tuple]:
-    return [tuple(s.arguments) for s in _static_facts(kb.folder / POLICY_QA) if s.match(name, arity)]
+def _findings(kb, seen, representatives, sites, exhaustive) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def witnessed(check, sym, subject, detail, claim=None):
+        case, model_claim = seen[sym]
+        findings.append(Finding(check, subject, detail, case, claim or model_claim))
+
+    for sym in sorted(s for s in representatives if s.name == "qa_contradiction"):
+        witnessed("contradiction", sym, str(sym.arguments[0]), "the rules give this case conflicting results",
+                  {"error": "internal"})
+    for sym in sorted(s for s in representatives if s.name == "qa_gap"):
+        what, about = sym.arguments
+        if what.name == "no_determination":
+            witnessed("gap", sym, f"code {about.string}", "an in-scope request that no rule decides", {"error": "internal"})
+        else:
+            witnessed("gap", sym, about.name, "no section speaks to this kind of request: the policy is silent, "
+                      "and only a reading of the register decides it")
+    resolutions = {frozenset((a.string, b.string)): (a.string, how.name, r.name)
+                   for a, b, how, r in kb_static(kb, "resolves", 4)}
+    for sym in sorted(s for s in representatives if s.name == "qa_overlap"):
+        s1, v1, s2, v2, _ = (a.string if a.type == clingo.SymbolType.String else a.name for a in sym.arguments)
+        kinds = sorted({s.arguments[4].name.replace("_", " ") for s in seen
+                        if s.name == "qa_overlap" and (s.arguments[0], s.arguments[2]) == (sym.arguments[0], sym.arguments[2])})
+        first, how, reading = resolutions.get(frozenset((s1, s2)), (None, None, None))
+        resolution = (f"the rules apply both (reading {reading})" if how == "both_apply" else
+                      f"{first} prevails (reading {reading})" if how == "prevails" else
+                      "no rule says how they combine")
+        witnessed("overlap", sym, f"{s1} / {s2}",
+                  f"both reach a request ({', '.join(kinds)}) with different verdicts; in the witness {s1} is "
+                  f"{v1.replace('_', ' ')} and {s2} {v2.replace('_', ' ')}; {resolution}")
+    if not exhaustive:
+        return findings
+    fired = {s.arguments[0].string for s in seen if s.name == "qa_fired"}
+    for rid, text in sorted(sites.items()):
+        if rid not in fired:
+            kind = ("guard" if "kb_error(" in text or "bad_reading(" in text else
+                    "other_reading" if "chosen(" in text else "dead")
+            findings.append(Finding("dead_rule", rid, text, claim={"kind": kind}))
+    decisive = {s.arguments[0].string for s in seen if s.name == "qa_decisive"}
+    for cid in sorted(set(kb.clauses) - decisive):
+        findings.append(Finding("never_decisive", cid, "no case in the space where this criterion's status "
+                                "alone changes the determination"))
+    statuses = {(s.arguments[0].string, s.arguments[1].name) for s in seen if s.name == "qa_status"}
+    for cid in sorted({c for c, _ in statuses}):
+        never = [st for st in ("met", "not_met", "unknown") if (cid, st) not in statuses]
+        if never:
+            findings.append(Finding("status_never_reached", cid, f"never {', '.join(never).replace('_', ' ')}"))
+    return findings
+
+
+def verify(report: Report, kb: KnowledgeBase) -> None:
+    """Run every witness through kbquery: it must decide as its finding claims."""
+    from . import InternalError, decide
+
+    for f in report.findings:
+        if f.witness is None:
+            continue
+        witness = {"case_id": f"qa-{f.check}-{f.subject}", **{k: v for k, v in f.witness.items() if k != "case_id"}}
+        f.witness = witness
+        try:
+            d = decide(witness, readings=report.readings or None, kb=kb)
+            f.verified = not f.claim.get("error") and (d.request_kind, d.determination) == (
+                f.claim["request_kind"], f.claim["determination"])
+        except InternalError:
+            f.verified = bool(f.claim.get("error"))
+
+
+CHECK_TITLES = [
+    ("contradiction", "Contradictions", "a case the rules decide two ways"),
+    ("gap", "Gaps", "an in-scope request no rule decides, or no section speaks to"),
+    ("overlap", "Overlaps", "two sections reach one request with different verdicts, and how the rules resolve it"),
+    ("dead_rule", "Rules that never fire", "guards that never trip are good news; rules of another reading fire only under it"),
+    ("never_decisive", "Criteria that never decide", "a criterion whose status alone never changes the determination"),
+    ("status_never_reached", "Statuses never reached", "by the criterion"),
+]
+
+
+def markdown(report: Report) -> str:
+    lines = [f"# Policy QA: {report.policy}", "",
+             f"Searched every case the schema admits, with up to {report.max_procedures} prior procedures, "
+             f"numbers and dates cut at the rules' thresholds"
+             + (f", under readings {report.readings}" if report.readings else "") + ". "
+             + ("The search was exhaustive: what is not listed cannot happen in that space."
+                if report.exhaustive else "**The search ran out of time: findings that need the whole space "
+                "(dead rules, never-decisive criteria, unreachable determinations) are not reported.**"),
+             f"{report.seconds:.1f} s (grounding {report.ground_seconds:.1f} s, {report.solves} solver calls).", ""]
+    for check, title, meaning in CHECK_TITLES:
+        found = [f for f in report.findings if f.check == check]
+        lines += [f"## {title} ({len(found)})", "", f"_{meaning}_", ""]
+        if not found:
+            lines += ["None." if report.exhaustive or check in ("contradiction", "gap", "overlap") else "Not computed.", ""]
+        for f in found:
+            tag = f" [{f.claim['kind']}]" if check == "dead_rule" else ""
+            lines.append(f"- **{f.subject}**{tag}: {f.detail}")
+            if f.witness is not None:
+                claim = f.claim.get("error") and "an internal error" or \
+                    f"{f.claim['request_kind'].replace('_', ' ')}, {f.claim['determination'].replace('_', ' ')}"
+                check_mark = {True: "verified", False: "**NOT as claimed**", None: "not run"}[f.verified]
+                lines += [f"  - witness, decided {claim} ({check_mark} by kbquery):", "",
+                          "    ```json", "    " + json.dumps(f.witness, sort_keys=True), "    ```", ""]
+        lines.append("")
+    lines += ["## Determinations reachable per kind of request", "",
+              "| kind | " + " | ".join(d.replace("_", " ") for d in DETERMINATIONS) + " |",
+              "|---|" + "---|" * len(DETERMINATIONS)]
+    for kind, reached in report.outcomes.items():
+        lines.append(f"| {kind.replace('_', ' ')} | " + " | ".join("yes" if d in reached else "-" for d in DETERMINATIONS) + " |")
+    return "\n".join(lines) + "\n"
