@@ -1,0 +1,141 @@
+"""Policy QA over the whole input space: real findings on the project's rules, and each check
+reporting what was planted in a deliberately broken copy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from kbquery import InternalError, decide, qa
+from kbquery.cli import main
+from kbquery.knowledge import kb_root, knowledge_base
+
+
+@pytest.fixture(scope="module")
+def report():
+    kb = knowledge_base()
+    r = qa.run(kb, budget=120)  # generous: a slow machine must not turn into a failed assertion
+    qa.verify(r, kb)
+    return r
+
+
+def by_check(report, check):
+    return {f.subject: f for f in report.findings if f.check == check}
+
+
+def test_the_search_is_exhaustive_and_finds_no_contradiction(report):
+    assert report.exhaustive
+    assert report.contradictions == []
+
+
+def test_every_witness_decides_as_its_finding_claims(report):
+    witnessed = [f for f in report.findings if f.witness is not None]
+    assert witnessed
+    for f in witnessed:
+        d = decide(f.witness)  # independently of qa.verify
+        assert (d.request_kind, d.determination) == (f.claim["request_kind"], f.claim["determination"]), f.subject
+        assert f.verified
+
+
+def test_the_silence_on_a_third_diagnostic_injection_is_a_gap(report):
+    gap = by_check(report, "gap")["third_diagnostic"]
+    assert gap.claim == {"request_kind": "third_diagnostic", "determination": "not_medically_necessary"}
+    diagnostics = [p for p in gap.witness["prior_procedures"] if p.get("purpose") == "diagnostic"]
+    assert len(diagnostics) >= 2
+
+
+def test_iii_and_v_overlap_after_12_months_and_v_prevails(report):
+    overlap = by_check(report, "overlap")["III / V"]
+    assert "continuation" in overlap.detail and "V prevails (reading continuation_split)" in overlap.detail
+    assert overlap.claim["request_kind"] == "continuation"
+
+
+def test_discordant_diagnostics_overlap_and_iv_prevails(report):
+    overlap = by_check(report, "overlap")["I / IV"]
+    assert "I is met and IV not met" in overlap.detail
+    assert "IV prevails (reading diagnostic_relied_on)" in overlap.detail
+    assert overlap.claim["determination"] == "not_medically_necessary"
+
+
+def test_only_guards_and_other_readings_never_fire(report):
+    dead = by_check(report, "dead_rule")
+    assert dead, "the kb_error guards never trip"
+    assert {f.claim["kind"] for f in dead.values()} <= {"guard", "other_reading"}
+
+
+def test_every_criterion_can_decide(report):
+    assert by_check(report, "never_decisive") == {}
+
+
+def test_reachable_determinations(report):
+    assert report.outcomes["nerve_block"] == ["not_medically_necessary"]
+    assert report.outcomes["out_of_scope"] == ["not_addressed"]
+    assert set(report.outcomes["continuation"]) == {"case_by_case_review", "more_information_needed",
+                                                     "not_medically_necessary"}
+    assert "medically_necessary" in report.outcomes["initial_therapeutic"]
+
+
+BROKEN = {
+    # a contradiction: pain not over the SI joints whenever it is not below L5 as well
+    "contradiction": "status(k(over_sij), not_met) :- value((pain, below_l5), false).\n",
+    # a dead rule: a value no case can hold
+    "dead": "status(k(over_sij), met) :- value((pain, primarily_over_sij), maybe).\n",
+}
+
+
+@pytest.fixture(scope="module")
+def broken_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kb")
+    shutil.copytree(kb_root(), root, dirs_exist_ok=True)
+    section = root / "MC.CP.MP.166" / "section_I.lp"
+    section.write_text(section.read_text() + "".join(BROKEN.values()))
+    request = root / "MC.CP.MP.166" / "request.lp"
+    text = request.read_text()
+    gap = "kind(second_diagnostic)   :- request_purpose(diagnostic), history_known, diagnostic_count(1)."
+    assert gap in text
+    # a gap: a second diagnostic request gets no kind at all
+    request.write_text(text.replace(gap, gap[:-1] + ", request_purpose(therapeutic)."))
+    return root
+
+
+@pytest.fixture(scope="module")
+def broken_report(broken_root):
+    kb = knowledge_base("MC.CP.MP.166", broken_root)
+    r = qa.run(kb, max_procedures=2, budget=120)
+    qa.verify(r, kb)
+    return r
+
+
+def test_broken_copy_reports_the_contradiction(broken_report):
+    found = by_check(broken_report, "contradiction")
+    assert 'node(k(over_sij))' in found
+    assert all(f.verified for f in found.values())  # kbquery refuses each witness with an internal error
+
+
+def test_broken_copy_reports_the_gap(broken_report, broken_root):
+    gaps = [f for f in broken_report.findings if f.check == "gap" and f.claim.get("error")]
+    assert gaps and all(f.verified for f in gaps)
+    with pytest.raises(InternalError, match="no kind"):
+        decide(gaps[0].witness, kb=knowledge_base("MC.CP.MP.166", broken_root))
+
+
+def test_broken_copy_reports_the_dead_rule(broken_report):
+    dead = {f.detail: f for f in broken_report.findings if f.check == "dead_rule"}
+    assert any("primarily_over_sij), maybe)" in text and f.claim["kind"] == "dead" for text, f in dead.items())
+
+
+def test_cli_exits_1_on_a_contradiction(broken_root):
+    result = CliRunner().invoke(main, ["qa", "--kb-root", str(broken_root), "--max-procedures", "1",
+                                       "--format", "json", "--budget", "120"])
+    assert result.exit_code == 1
+    assert any(f["check"] == "contradiction" for f in json.loads(result.output)["findings"])
+
+
+def test_cli_markdown_names_every_check(report):
+    text = qa.markdown(report)
+    for _, title, _ in qa.CHECK_TITLES:
+        assert f"## {title}" in text
+    assert "The search was exhaustive" in text
