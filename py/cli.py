@@ -195,3 +195,35 @@ def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, 
     click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else qa.markdown(report), nl=fmt == "json")
     if report.contradictions:
         sys.exit(EXIT_INTERNAL)
+
+
+@main.command("diff")
+@policy_option
+@reading_option
+@click.option("--base", "base", multiple=True, callback=_readings, metavar="ID=CHOICE",
+              help="A reading to switch on the base side too (default: the register's defaults).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--max-procedures", type=click.IntRange(0, 12), default=None,
+              help="Bound on the prior procedures in a case (default: the policy's qa.lp).")
+@click.option("--budget", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="Seconds for the search; past it the report says it was not exhaustive.")
+def diff_command(policy, readings, base, fmt, max_procedures, budget):
+    """List the kinds of request whose determination changes when readings are switched,
+    each with a witness case that kbquery decides both ways.
+
+    \b
+    Example:
+      kbquery diff --reading bilateral_injection=one_injection
+      kbquery diff --reading general_criteria=own_section_only --format json
+    """
+    from . import diff
+
+    if not readings:
+        raise click.UsageError("name at least one --reading ID=CHOICE to compare with the defaults")
+    kb = knowledge_base(policy)
+    try:
+        result = diff.run(kb, readings, base, max_procedures, budget=budget)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--reading") from None
+    diff.verify(result, kb)
+    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else diff.markdown(result), nl=fmt == "json")

@@ -170,23 +170,23 @@ def _case_from(model_atoms: list[clingo.Symbol]) -> dict:
     return case
 
 
-class Analysis:
-    """One grounding of the space, solved repeatedly for new findings."""
+class Search:
+    """One grounding of the space with rules to search it for, solved repeatedly for new targets."""
 
-    def __init__(self, kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedures: int | None = None):
-        policy_qa = kb.folder / POLICY_QA
+    def __init__(self, kb: KnowledgeBase, statements: list[ast.AST], extras: list[Path], target_names,
+                 options=(), max_procedures: int | None = None):
         bounds = {symbol_path(k): n.number for k, n in kb_static(kb, "qa_bound", 2)}
         if max_procedures is not None:
             bounds = {k: (max_procedures if len(k) == 1 else v) for k, v in bounds.items()}
         self.bounds = bounds
-        statements, self.sites = instrumented(kb)
+        self.target_names = tuple(target_names)
         # Random signs spread the models over the space, so each reaches more that is new.
-        self.ctl = clingo.Control(["--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1", "--heuristic=Domain",
-                                   *kb.reading_options(readings)])
+        self.ctl = clingo.Control(["--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1",
+                                   "--heuristic=Domain", *options])
         with ast.ProgramBuilder(self.ctl) as builder:
             for stmt in statements:
                 builder.add(stmt)
-            for extra in (kb.root / SPACE, kb.root / CHECKS, policy_qa):
+            for extra in [kb.root / SPACE, *extras, kb.folder / POLICY_QA]:
                 ast.parse_files([str(extra)], builder.add)
         facts = space_facts(kb.schema, bounds) + calendar_facts(dt.date(2024, 1, 1), dt.date(2027, 12, 31))
         with self.ctl.backend() as backend:
@@ -196,7 +196,7 @@ class Analysis:
         self.ctl.ground([("base", [])])
         self.ground_seconds = time.perf_counter() - started
         self.targets = {a.symbol: a.literal for a in self.ctl.symbolic_atoms
-                        if a.symbol.type == clingo.SymbolType.Function and a.symbol.name in TARGETS}
+                        if a.symbol.type == clingo.SymbolType.Function and a.symbol.name in self.target_names}
         self.witnesses: dict[clingo.Symbol, tuple[dict, dict]] = {}
         self.solves = 0
         self.ctl.configuration.solve.opt_mode = "ignore"  # exploring: any case will do
@@ -240,7 +240,7 @@ class Analysis:
 
     def _record(self, model: clingo.Model) -> None:
         atoms = model.symbols(shown=True)
-        new = [s for s in atoms if s.name in TARGETS and s not in self.witnesses]
+        new = [s for s in atoms if s.name in self.target_names and s not in self.witnesses]
         if new:
             witness = _witness(atoms)
             for sym in new:
@@ -248,10 +248,11 @@ class Analysis:
 
 
 def _witness(atoms: list[clingo.Symbol]) -> tuple[dict, dict]:
-    """The case a model generated, and what kbquery must decide for it."""
-    claim = {"request_kind": next((s.arguments[0].name for s in atoms if s.match("kind", 1)), None),
-             "determination": next((s.arguments[0].name for s in atoms if s.match("determination", 1)), None)}
-    return _case_from(atoms), claim
+    """The case a model generated, and what kbquery must decide for it (under each copy of the rules)."""
+    def first(name):
+        return next((s.arguments[0].name for s in atoms if s.match(name, 1)), None)
+    return _case_from(atoms), {"request_kind": first("kind"), "determination": first("determination"),
+                               "a": first("a_determination"), "b": first("b_determination")}
 
 
 def kb_static(kb: KnowledgeBase, name: str, arity: int) -> list[tuple]:
@@ -278,7 +279,8 @@ def _search_part(root: str, policy: str, readings, max_procedures, part: int, pa
                  deadline: float, witness_seconds: float) -> dict:
     """One worker: the targets of its share, each reached with a witness or shown unreachable."""
     kb = knowledge_base(policy, Path(root))
-    analysis = Analysis(kb, readings, max_procedures)
+    statements, sites = instrumented(kb)
+    analysis = Search(kb, statements, [kb.root / CHECKS], TARGETS, kb.reading_options(readings), max_procedures)
     mine = [t for i, t in enumerate(sorted(analysis.targets)) if i % parts == part]
     exhaustive = analysis.explore(mine, deadline - witness_seconds * 4)
     found = {str(s): w for s, w in analysis.witnesses.items()}
@@ -288,7 +290,7 @@ def _search_part(root: str, policy: str, readings, max_procedures, part: int, pa
     return {"exhaustive": exhaustive, "witnesses": found, "mine": [str(t) for t in mine],
             "representatives": [str(s) for s in wanted], "solves": analysis.solves,
             "ground_seconds": analysis.ground_seconds, "bounds": analysis.bounds,
-            "sites": {k: v.text for k, v in analysis.sites.items()}}
+            "sites": {k: v.text for k, v in sites.items()}}
 
 
 # ---------------------------------------------------------------------------- the report

@@ -1,0 +1,171 @@
+"""Reading diffs: the kinds of request whose determination changes when readings of the
+interpretations register are switched, each with a witness case.
+
+Two copies of the rules that a reading can change (the predicates that depend on chosen/2,
+renamed apart as a_ and b_, each reading constant replaced by its side's choice), and one of
+the rest, decide the same case generated from the QA search space; kb/common/qa_diff.lp names
+where they disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import clingo
+from clingo import ast
+
+from . import decide
+from .knowledge import KnowledgeBase
+from .qa import Search, _representatives
+
+DIFF = "common/qa_diff.lp"
+INTERFACE = {"kind", "determination"}
+DROPPED = {ast.ASTType.Definition, ast.ASTType.ShowSignature, ast.ASTType.ShowTerm}
+
+
+class _Copy(ast.Transformer):
+    """Renames a copy's reading-dependent atoms with a prefix and puts its readings in place of the constants."""
+
+    def __init__(self, prefix: str, renamed: set[str], constants: dict[str, str]):
+        self.prefix, self.renamed, self.constants = prefix, renamed, constants
+
+    def visit_SymbolicAtom(self, atom):
+        atom = atom.update(**self.visit_children(atom))
+        symbol = atom.symbol
+        if symbol.ast_type == ast.ASTType.Pool:  # p(a; b) is a pool of atoms
+            return atom.update(symbol=symbol.update(arguments=[self._renamed(f) for f in symbol.arguments]))
+        return atom.update(symbol=self._renamed(symbol))
+
+    def _renamed(self, function):
+        if function.ast_type == ast.ASTType.Function and function.name in self.renamed:
+            return function.update(name=self.prefix + function.name)
+        return function
+
+    def visit_SymbolicTerm(self, term):
+        symbol = term.symbol
+        if symbol.type == clingo.SymbolType.Function and not symbol.arguments and symbol.name in self.constants:
+            return term.update(symbol=clingo.Function(self.constants[symbol.name]))
+        return term
+
+
+def _atoms(node) -> list:
+    """Every atom (a Function, or each of a pool's) anywhere below an AST node."""
+    found = []
+
+    class Collect(ast.Transformer):
+        def visit_SymbolicAtom(self, atom):
+            symbol = atom.symbol
+            found.extend(symbol.arguments if symbol.ast_type == ast.ASTType.Pool else [symbol])
+            return atom
+
+    Collect()(node)
+    return [f for f in found if f.ast_type == ast.ASTType.Function]
+
+
+def reading_dependent(statements: list[ast.AST]) -> set[str]:
+    """The predicates whose atoms can differ between readings: those that depend on chosen/2."""
+    depends: dict[str, set[str]] = {}
+    for stmt in statements:
+        if stmt.ast_type == ast.ASTType.Rule:
+            body = {f.name for lit in stmt.body for f in _atoms(lit)}
+            for head in _atoms(stmt.head):
+                depends.setdefault(head.name, set()).update(body)
+    dependent, changed = {"chosen"}, True
+    while changed:
+        changed = False
+        for head, body in depends.items():
+            if head not in dependent and body & dependent:
+                dependent.add(head)
+                changed = True
+    return dependent
+
+
+def rules_copies(kb: KnowledgeBase, base: dict[str, str], switched: dict[str, str]) -> list[ast.AST]:
+    """The rules once, with the predicates a reading can change in two renamed copies (a_, b_)."""
+    statements: list[ast.AST] = []
+    ast.parse_files([str(p) for p in kb.rule_files],
+                    lambda stmt: statements.append(stmt) if stmt.ast_type not in DROPPED else None)
+    dependent = reading_dependent(statements)
+    defaults = {rid: r.default for rid, r in kb.readings.items()}
+    program: list[ast.AST] = []
+    for prefix, readings in (("a_", base), ("b_", {**base, **switched})):
+        copy = _Copy(prefix, dependent, {f"reading_{rid}": c for rid, c in {**defaults, **readings}.items()})
+        for stmt in statements:
+            heads = {f.name for f in _atoms(stmt.head)} if stmt.ast_type == ast.ASTType.Rule else set()
+            if prefix == "a_" and not heads & dependent or heads & dependent:
+                program.append(copy(stmt) if heads & dependent else stmt)
+        for name in INTERFACE - dependent:  # what both copies share, under the names qa_diff.lp reads
+            ast.parse_string(f"{prefix}{name}(X) :- {name}(X).", program.append)
+    return program
+
+
+@dataclass
+class Change:
+    base: dict      # request_kind and determination under the base readings
+    switched: dict  # ... under the switched readings
+    witness: dict
+    verified: bool | None = None
+
+
+@dataclass
+class Diff:
+    base: dict
+    switched: dict
+    exhaustive: bool
+    seconds: float
+    changes: list[Change]
+
+    def to_dict(self) -> dict:
+        return {"base": self.base, "switched": self.switched, "exhaustive": self.exhaustive,
+                "seconds": round(self.seconds, 2), "changes": [c.__dict__ for c in self.changes]}
+
+
+def run(kb: KnowledgeBase, switched: dict[str, str], base: dict[str, str] | None = None,
+        max_procedures: int | None = None, budget: float = 60.0, witness_seconds: float = 0.75) -> Diff:
+    base = dict(base or {})
+    kb.reading_options(base), kb.reading_options(switched)  # each choice checked against the register
+    started = time.perf_counter()
+    statements = rules_copies(kb, base, switched)
+    search = Search(kb, statements, [kb.root / DIFF], ("qa_diff", "qa_kind_diff"), max_procedures=max_procedures)
+    exhaustive = search.explore(sorted(search.targets), started + budget - witness_seconds * 4)
+    changes = []
+    for sym in _representatives(search.witnesses):
+        case, claim = search.smallest(sym, witness_seconds)
+        if sym.name == "qa_diff":
+            kind, d1, d2 = (a.name for a in sym.arguments)
+            k1 = k2 = kind
+        else:
+            (k1, k2), (d1, d2) = (a.name for a in sym.arguments), (claim["a"], claim["b"])
+        changes.append(Change({"request_kind": k1, "determination": d1},
+                              {"request_kind": k2, "determination": d2}, {"case_id": "diff", **case}))
+    return Diff(base, switched, exhaustive, time.perf_counter() - started, changes)
+
+
+def verify(diff: Diff, kb: KnowledgeBase) -> None:
+    """Each witness, decided by kbquery under each set of readings, changes as claimed."""
+    for c in diff.changes:
+        a = decide(c.witness, readings=diff.base or None, kb=kb)
+        b = decide(c.witness, readings={**diff.base, **diff.switched}, kb=kb)
+        c.verified = ((a.request_kind, a.determination), (b.request_kind, b.determination)) == (
+            (c.base["request_kind"], c.base["determination"]), (c.switched["request_kind"], c.switched["determination"]))
+
+
+def markdown(diff: Diff) -> str:
+    def named(readings):
+        return ", ".join(f"{k}={v}" for k, v in readings.items()) or "the register's defaults"
+
+    lines = [f"# Reading diff: {named(diff.switched)} against {named(diff.base)}", "",
+             ("The search was exhaustive: no other kind of request changes." if diff.exhaustive
+              else "**The search ran out of time: other changes may exist.**"),
+             f"{diff.seconds:.1f} s.", "", f"## Changes ({len(diff.changes)})", ""]
+    if not diff.changes:
+        lines.append("No request is decided differently.")
+    for c in diff.changes:
+        mark = {True: "verified", False: "**NOT as claimed**", None: "not run"}[c.verified]
+        lines += [f"- {c.base['request_kind'].replace('_', ' ')}: {c.base['determination'].replace('_', ' ')} -> "
+                  f"{c.switched['request_kind'].replace('_', ' ')}: {c.switched['determination'].replace('_', ' ')} "
+                  f"({mark} by kbquery)", "", "    ```json", "    " + json.dumps(c.witness, sort_keys=True),
+                  "    ```", ""]
+    return "\n".join(lines) + "\n"
