@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import clingo
+from clingo import ast
 
 from .symbols import is_name
 
@@ -63,6 +64,13 @@ class KnowledgeBase:
         for path in [*self.rule_files, self.folder / self.meta["schema"]]:
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         return "sha256:" + h.hexdigest()
+
+    @functools.cached_property
+    def statements(self) -> list:
+        """The rules parsed once; each case's Control takes them as they are, without parsing again."""
+        parsed: list = []
+        ast.parse_string(self.program, parsed.append)
+        return parsed
 
     @functools.cached_property
     def static_atoms(self) -> list[clingo.Symbol]:

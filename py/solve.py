@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import clingo
+from clingo import ast
 
 from .knowledge import KnowledgeBase
 
@@ -36,7 +37,9 @@ def ground(kb: KnowledgeBase, facts: Iterable[clingo.Symbol], readings: dict[str
            extra: Iterable[Path] = (), options: Iterable[str] = ()) -> clingo.Control:
     """The policy's rules (and any extra encodings) grounded with the facts, added through the API."""
     ctl = clingo.Control(["--warn=none", *options, *kb.reading_options(readings)])
-    ctl.add("base", [], kb.program)
+    with ast.ProgramBuilder(ctl) as builder:
+        for statement in kb.statements:
+            builder.add(statement)
     for path in extra:
         ctl.load(str(path))
     with ctl.backend() as backend:
