@@ -108,6 +108,9 @@ def _describe(error) -> list[tuple[str, str]]:
         return [(path_text(tuple(error.absolute_path) + (missing,)), "required field is missing")]
     if error.validator == "format":
         return [(path, f"{error.instance!r} is not a calendar date YYYY-MM-DD")]
+    if error.validator in ("maxItems", "maxLength"):
+        unit = "items" if error.validator == "maxItems" else "characters"
+        return [(path, f"{len(error.instance)} {unit}; the limit is {error.validator_value}")]
     return [(path, error.message if len(error.message) < 300 else error.message[:300] + "...")]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -227,3 +228,54 @@ def diff_command(policy, readings, base, fmt, max_procedures, budget):
         raise click.BadParameter(str(e), param_hint="--reading") from None
     diff.verify(result, kb)
     click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else diff.markdown(result), nl=fmt == "json")
+
+
+@main.command("batch")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The JSONL file to write.")
+@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default="the number of cores",
+              help="Worker processes (or, with --dask local, Dask workers).")
+@click.option("--explain", is_flag=True, help="Add each determination's justification graph (JSON) to its line.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run into the same output: nothing redone, nothing lost.")
+@click.option("--dask", "scheduler", default=None, metavar="ADDRESS",
+              help="Run on a Dask cluster: a scheduler address (tcp://host:8786), or `local` for a local cluster.")
+@reading_option
+def batch_command(source, output, workers, explain, resume, scheduler, readings):
+    """Decide every case of SOURCE (a JSONL file, one case a line, or a folder of case files)
+    into a JSONL file: one line for every input line, in input order; an invalid case becomes an
+    error record with its line number and the validation errors. A summary counts the outcomes.
+
+    \b
+    Example:
+      kbquery batch cases.jsonl -o decided.jsonl --workers 2
+      kbquery batch cases.jsonl -o decided.jsonl --resume
+      kbquery batch tests/cases -o decided.jsonl --dask tcp://scheduler:8786
+    """
+    from pathlib import Path
+
+    from . import batch
+
+    if readings:
+        try:
+            knowledge_base().reading_options(readings)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--reading") from None
+    client = cluster = None
+    if scheduler:
+        from distributed import Client, LocalCluster
+
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+        client = Client(cluster or scheduler)
+    try:
+        summary = batch.run(Path(source), Path(output), workers=workers, readings=readings or None,
+                            explain=explain, resume=resume, client=client)
+    except (FileExistsError, ValueError) as e:
+        raise click.UsageError(str(e)) from None
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    outcomes = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.to_dict()["outcomes"].items())
+    click.echo(f"{summary.total} cases ({summary.resumed_from} from an earlier run): {outcomes}")
