@@ -55,6 +55,8 @@ def scalar_symbol(value, *, closed: bool) -> clingo.Symbol:
     """A JSON scalar as a symbol; ``closed`` strings come from a schema enum."""
     if isinstance(value, bool):
         return clingo.Function("true" if value else "false")
+    if isinstance(value, float) and value.is_integer():  # JSON Schema counts 7.0 as an integer
+        value = int(value)
     if isinstance(value, int):
         return clingo.Number(value)
     if closed and is_name(value):

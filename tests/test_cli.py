@@ -188,3 +188,10 @@ def test_strings_that_look_like_asp_change_nothing(tmp_path, example_case, text)
     # As a code, such a string is simply another code: outside the policy.
     hostile["request"]["code"] = text[:16]
     assert json.loads(run([write(tmp_path, hostile, "code.json")]).output)["determination"] == "not_addressed"
+
+
+def test_an_integral_float_is_the_integer(tmp_path, example_case):
+    example_case["pain"]["severity"] = None
+    example_case["pain"]["score"] = 3.0  # JSON Schema counts 3.0 as an integer; it grades mild
+    out = json.loads(run([write(tmp_path, example_case)]).output)
+    assert out["unmet"] == ["I.B"]
