@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import clingo
 
-from kbquery.determination import Determination, render
+from kbquery.determination import Determination
 from kbquery.facts import case_symbols
-from kbquery.knowledge import kb_root, knowledge_base
 from kbquery.solve import solve_optimal
-from kbquery.symbols import day_number, is_name, json_value, path_symbol, path_text, scalar_symbol, symbol_path
+from kbquery.symbols import is_name, json_value, path_text, scalar_symbol, symbol_path
 
 ENCODING = "common/counterfactual.lp"
 RENAMED = {"value": "case_value", "present": "case_present"}
@@ -92,7 +91,7 @@ def counterfactuals(d: Determination, limit: int = 5) -> list[Counterfactual]:
     favourable = {f.name for (f,) in d.answer.args("favourable", 1)}
     if d.determination in favourable or not d.criteria:
         return []
-    kb = knowledge_base(d.policy["id"])
+    kb = d.kb
     facts = [clingo.Function(RENAMED.get(s.name, s.name), s.arguments) for s in case_symbols(d.case, kb.schema)]
     candidates = [clingo.Function("candidate_change", list(a)) for a in d.answer.args("candidate_change", 2)]
     candidates += _schema_candidates(d, kb.schema)
@@ -103,7 +102,7 @@ def counterfactuals(d: Determination, limit: int = 5) -> list[Counterfactual]:
             day = value.arguments[0].number
             date = dt.date.fromordinal(day + dt.date(1970, 1, 1).toordinal())
             facts.append(clingo.Function("calendar", [clingo.Number(day), *map(clingo.Number, (date.year, date.month, date.day))]))
-    answers = solve_optimal(kb, facts + candidates, [kb_root() / ENCODING], d.readings, limit)
+    answers = solve_optimal(kb, facts + candidates, [kb.root / ENCODING], d.readings, limit)
     results = []
     for answer in answers:
         changes = []
@@ -115,4 +114,4 @@ def counterfactuals(d: Determination, limit: int = 5) -> list[Counterfactual]:
     return results
 
 
-__all__ = ["Change", "Counterfactual", "apply", "counterfactuals", "day_number", "path_symbol", "render"]
+__all__ = ["Change", "Counterfactual", "apply", "counterfactuals"]
