@@ -251,8 +251,9 @@ def _witness(atoms: list[clingo.Symbol]) -> tuple[dict, dict]:
     """The case a model generated, and what kbquery must decide for it (under each copy of the rules)."""
     def first(name):
         return next((s.arguments[0].name for s in atoms if s.match(name, 1)), None)
-    return _case_from(atoms), {"request_kind": first("kind"), "determination": first("determination"),
-                               "a": first("a_determination"), "b": first("b_determination")}
+    claim = {"request_kind": first("kind"), "determination": first("determination"),
+             "a": first("a_determination"), "b": first("b_determination")}
+    return _case_from(atoms), {k: v for k, v in claim.items() if v is not None}
 
 
 def kb_static(kb: KnowledgeBase, name: str, arity: int) -> list[tuple]:
