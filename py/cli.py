@@ -44,6 +44,15 @@ reading_option = click.option(
     help="Switch a reading of the interpretations register, e.g. bilateral_injection=one_injection (repeatable).")
 policy_option = click.option("--policy", default=DEFAULT_POLICY, show_default=True, type=click.Choice(policies()),
                              help="The policy folder under kb/.")
+report_format_option = click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+                                    show_default=True, help="Markdown for people, JSON for machines.")
+max_procedures_option = click.option("--max-procedures", type=click.IntRange(0, 12), default=None,
+                                     help="Bound on the prior procedures of a searched case (default: the policy's qa.lp).")
+
+
+def budget_option(seconds: float):
+    return click.option("--budget", type=click.FloatRange(1), default=seconds, show_default=True,
+                        help="Seconds for the search; past it the report says it was not exhaustive.")
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -156,11 +165,9 @@ main.add_command(coverage_command)
 @reading_option
 @click.option("--kb-root", type=click.Path(file_okay=False, exists=True), default=None,
               help="Another knowledge base folder (holding common/ and the policy's folder), e.g. a copy under review.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
-@click.option("--max-procedures", type=click.IntRange(0, 12), default=None,
-              help="Bound on the prior procedures in a case (default: the policy's qa.lp).")
-@click.option("--budget", type=click.FloatRange(1), default=25.0, show_default=True,
-              help="Seconds for the whole search; past it the report says the search was not exhaustive.")
+@report_format_option
+@max_procedures_option
+@budget_option(25.0)
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True)
 @click.option("--witnesses", type=click.Path(file_okay=False), default=None,
               help="Also write each witness as a case file into this folder.")
@@ -203,11 +210,9 @@ def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, 
 @reading_option
 @click.option("--base", "base", multiple=True, callback=_readings, metavar="ID=CHOICE",
               help="A reading to switch on the base side too (default: the register's defaults).")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
-@click.option("--max-procedures", type=click.IntRange(0, 12), default=None,
-              help="Bound on the prior procedures in a case (default: the policy's qa.lp).")
-@click.option("--budget", type=click.FloatRange(1), default=60.0, show_default=True,
-              help="Seconds for the search; past it the report says it was not exhaustive.")
+@report_format_option
+@max_procedures_option
+@budget_option(60.0)
 def diff_command(policy, readings, base, fmt, max_procedures, budget):
     """List the kinds of request whose determination changes when readings are switched,
     each with a witness case that kbquery decides both ways.
