@@ -168,7 +168,7 @@ main.add_command(coverage_command)
 @report_format_option
 @max_procedures_option
 @budget_option(25.0)
-@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Processes searching in parallel.")
 @click.option("--witnesses", type=click.Path(file_okay=False), default=None,
               help="Also write each witness as a case file into this folder.")
 def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, witnesses):
