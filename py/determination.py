@@ -69,6 +69,11 @@ class Determination:
     def unmet(self) -> list[str]:
         return [c.id for c in self.criteria if c.status == "not_met"]
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the criteria as a table with status colours (kbquery.notebook.criteria_html)."""
+        from .notebook import criteria_html
+        return criteria_html(self)
+
     def to_dict(self) -> dict:
         return {
             "case_id": self.case_id,
