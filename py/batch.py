@@ -8,6 +8,7 @@ flat: input is read a window at a time and only a bounded number of windows is i
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from . import CaseError, InternalError, decide
 from .case import parse
 
 WINDOW = 200  # cases per task: large enough to amortise the hand-off, small enough to stream
+RECYCLE_AFTER = 25  # tasks (5,000 cases) per worker process
 
 
 def read_items(source: Path) -> Iterator[tuple[int, str, str]]:
@@ -113,7 +115,10 @@ def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None =
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
-    executor = None if client is not None else ProcessPoolExecutor(workers)
+    # Workers are replaced now and then, so that nothing a long run accumulates in a process
+    # (clingo's symbol table never shrinks) can grow without bound.
+    executor = None if client is not None else ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=RECYCLE_AFTER)
     submit = client.submit if client is not None else executor.submit
     in_flight: deque = deque()
     try:

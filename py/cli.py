@@ -11,7 +11,6 @@ import click
 from . import CaseError, InternalError, decide
 from .case import parse
 from .coverage import coverage_command
-from .explain import explain as explain_determination
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
 from .report import text as text_report
 
@@ -104,6 +103,8 @@ def decide_command(case, fmt, explain, output, collapse_met, readings):
         click.echo(f"internal error: {e}", err=True)
         sys.exit(EXIT_INTERNAL)
     if explain:
+        from .explain import explain as explain_determination  # networkx and Graphviz only when asked
+
         explanation = explain_determination(determination, collapse_met)
         if output:
             explanation.write(output, fmt)

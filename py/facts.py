@@ -25,7 +25,9 @@ def case_symbols(case: dict, schema: dict) -> list[clingo.Symbol]:
     symbols: list[clingo.Symbol] = []
     days: set[str] = set()
     for path, value, sub in walk(case, schema):
-        if not path:
+        # Echo-only fields (the caller's identifier) never reach the solver: clingo keeps every
+        # symbol for the life of the process, and a batch would grow by one per case.
+        if not path or sub.get("x-echo-only"):
             continue
         p = path_symbol(path)
         symbols.append(F("present", [p]))
