@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import jsonschema_rs
 
 from .symbols import path_text
 
@@ -96,22 +96,43 @@ def _same_items(earlier: tuple, later: tuple) -> bool:
     return idx_e == idx_l[: len(idx_e)]
 
 
-def _describe(error) -> list[tuple[str, str]]:
-    path = path_text(tuple(error.absolute_path))
-    if error.validator == "additionalProperties":
-        allowed = error.schema.get("properties", {})
-        extra = sorted(k for k in error.instance if k not in allowed)
-        return [(path_text(tuple(error.absolute_path) + (k,)),
-                 f"unknown key {k!r}; allowed here: {', '.join(sorted(allowed))}") for k in extra]
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [(path_text(tuple(error.absolute_path) + (missing,)), "required field is missing")]
-    if error.validator == "format":
-        return [(path, f"{error.instance!r} is not a calendar date YYYY-MM-DD")]
-    if error.validator in ("maxItems", "maxLength"):
-        unit = "items" if error.validator == "maxItems" else "characters"
-        return [(path, f"{len(error.instance)} {unit}; the limit is {error.validator_value}")]
-    return [(path, error.message if len(error.message) < 300 else error.message[:300] + "...")]
+def _subschema(schema: dict, path: tuple) -> dict:
+    for key in path:
+        schema = schema.get("items", {}) if isinstance(key, int) else schema.get("properties", {}).get(key, {})
+    return schema
+
+
+def _describe(error, schema: dict) -> list[tuple[str, str]]:
+    """An error as (dotted path, message); the message says what is wrong without echoing a huge value."""
+    where = tuple(error.instance_path)
+    path, kind, value = path_text(where), error.kind, error.instance
+    if kind.name == "additionalProperties":
+        allowed = sorted(_subschema(schema, where).get("properties", {}))
+        return [(path_text(where + (k,)), f"unknown key {k!r}; allowed here: {', '.join(allowed)}")
+                for k in sorted(kind.unexpected)]
+    if kind.name == "required":
+        return [(path_text(where + (kind.property,)), "required field is missing")]
+    if kind.name == "format":
+        return [(path, f"{value!r} is not a calendar date YYYY-MM-DD")]
+    if kind.name in ("maxItems", "maxLength"):
+        unit = "items" if kind.name == "maxItems" else "characters"
+        return [(path, f"{len(value)} {unit}; the limit is {kind.limit}")]
+    if kind.name == "type":
+        return [(path, f"{value!r} is not of type {' or '.join(map(repr, kind.types))}")]
+    if kind.name == "enum":
+        return [(path, f"{value!r} is not one of {kind.options}")]
+    message = error.message
+    return [(path, message if len(message) < 300 else message[:300] + "...")]
+
+
+_VALIDATORS: dict[int, tuple[dict, Any]] = {}
+
+
+def _validator(schema: dict):
+    """One compiled validator per schema (held with it, so its id stays its own)."""
+    if id(schema) not in _VALIDATORS:
+        _VALIDATORS[id(schema)] = (schema, jsonschema_rs.Draft202012Validator(schema, validate_formats=True))
+    return _VALIDATORS[id(schema)][1]
 
 
 def validate(case: Any, schema: dict) -> dict:
@@ -119,9 +140,9 @@ def validate(case: Any, schema: dict) -> dict:
     case = without_nulls(case)
     if not isinstance(case, dict):
         raise CaseError([("", "a case is a JSON object")])
-    validator = Draft202012Validator(schema, format_checker=FormatChecker(formats=["date"]))
-    errors = sorted(validator.iter_errors(case), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    described = [d for e in errors for d in _describe(e)]
+    validator = _validator(schema)
+    errors = sorted(validator.iter_errors(case), key=lambda e: (list(map(str, e.instance_path)), e.message))
+    described = [d for e in errors for d in _describe(e, schema)]
     if described:
         raise CaseError(described)
     dates = _date_errors(case, schema)
