@@ -767,9 +767,8 @@ def _before(rng, scale):
     return (20, 40, 60, 80, 100)[int(u * 5)]
 
 
-def _diagnostic_series(rng, t, scale, rq, has, ok):
-    """Scores around a diagnostic injection: the day itself, days 1-14 (the response window),
-    day 15 and later; scores at the 75% mark (score <= before / 4) or just above it."""
+def _series_start(rng, scale, has):
+    """The scale and pre-injection score of a series, each documented or not."""
     r = rng.random
     choice, _ = _pickers(r)
     s = {}
@@ -778,6 +777,13 @@ def _diagnostic_series(rng, t, scale, rq, has, ok):
     before = _before(rng, scale)
     if has():
         s["before"] = before
+    return s, before, r, choice
+
+
+def _diagnostic_series(rng, t, scale, rq, has, ok):
+    """Scores around a diagnostic injection: the day itself, days 1-14 (the response window),
+    day 15 and later; scores at the 75% mark (score <= before / 4) or just above it."""
+    s, before, r, choice = _series_start(rng, scale, has)
     if has():
         mark = before // 4
         if ok():
@@ -805,14 +811,7 @@ def _sustained_series(rng, t, scale, rq, has, ok):
     """Scores after a therapeutic injection: months 1-3 around the three-month mark, at the 50%
     mark (score <= before / 2) or just above it; a worse score after the first three-month one
     does not count."""
-    r = rng.random
-    choice, _ = _pickers(r)
-    s = {}
-    if has():
-        s["scale"] = scale
-    before = _before(rng, scale)
-    if has():
-        s["before"] = before
+    s, before, r, choice = _series_start(rng, scale, has)
     if has():
         half = before // 2
         months = [m for m in (0, 1, 2) if r() < 0.5]
