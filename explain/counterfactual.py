@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import clingo
 
+from kbquery.case import subschema
 from kbquery.determination import Determination
 from kbquery.facts import case_symbols
 from kbquery.solve import solve_optimal
@@ -70,18 +71,12 @@ def _get(case, keys):
     return case
 
 
-def _subschema(schema: dict, keys: tuple) -> dict:
-    for key in keys:
-        schema = schema.get("items", {}) if isinstance(key, int) else schema.get("properties", {}).get(key, {})
-    return schema
-
-
 def _schema_candidates(d: Determination, schema: dict) -> list[clingo.Symbol]:
     """Each value the schema allows for an absent field that would settle an unknown criterion."""
     found = []
     paths = {p for _, p in d.answer.args("missing", 2)}
     for p in paths:
-        sub = _subschema(schema, symbol_path(p))
+        sub = subschema(schema, symbol_path(p))
         values = sub.get("enum", []) if sub.get("type") == "string" else [True, False] if sub.get("type") == "boolean" else []
         found += [clingo.Function("candidate_change", [p, scalar_symbol(v, closed=is_name(str(v)))]) for v in values]
     return found

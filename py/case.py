@@ -96,7 +96,8 @@ def _same_items(earlier: tuple, later: tuple) -> bool:
     return idx_e == idx_l[: len(idx_e)]
 
 
-def _subschema(schema: dict, path: tuple) -> dict:
+def subschema(schema: dict, path: tuple) -> dict:
+    """The part of a schema that governs the field at a path (keys and list indices)."""
     for key in path:
         schema = schema.get("items", {}) if isinstance(key, int) else schema.get("properties", {}).get(key, {})
     return schema
@@ -107,7 +108,7 @@ def _describe(error, schema: dict) -> list[tuple[str, str]]:
     where = tuple(error.instance_path)
     path, kind, value = path_text(where), error.kind, error.instance
     if kind.name == "additionalProperties":
-        allowed = sorted(_subschema(schema, where).get("properties", {}))
+        allowed = sorted(subschema(schema, where).get("properties", {}))
         return [(path_text(where + (k,)), f"unknown key {k!r}; allowed here: {', '.join(allowed)}")
                 for k in sorted(kind.unexpected)]
     if kind.name == "required":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,10 +22,10 @@ from pathlib import Path
 import click
 
 from . import CaseError, InternalError, decide
-from .case import walk
+from .case import subschema, walk
 from .determination import clause_order
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
-from .symbols import path_text, symbol_path
+from .symbols import path_text, symbol_path, text_path
 
 STATUSES = ("met", "not_met", "unknown")
 EXIT_MISSING = 1
@@ -54,7 +53,7 @@ def decide_spec(spec: dict, path: Path) -> Decided:
         for cid in leaves.get(node, ()):
             named[cid].add(symbol_path(field))
     for cid, paths in d.missing.items():
-        named[cid].update(map(parse_path, paths))
+        named[cid].update(map(text_path, paths))
     return Decided(path, spec, d.determination, {c.id: c.status for c in d.criteria}, dict(named))
 
 
@@ -120,17 +119,6 @@ def find_pairs(cases: list[Decided], criteria: list[str]) -> dict[str, tuple[Dec
 # --- constructing a missing pair by single-field mutations ----------------------------------
 
 
-def parse_path(text: str) -> tuple:
-    """`prior_procedures[0].pain.before` back to ('prior_procedures', 0, 'pain', 'before')."""
-    return tuple(int(i) if i else key for i, key in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text))
-
-
-def schema_at(schema: dict, path: tuple) -> dict:
-    for step in path:
-        schema = schema.get("items", {}) if isinstance(step, int) else schema.get("properties", {}).get(step, {})
-    return schema
-
-
 def get_at(value, path: tuple):
     for step in path:
         value = value[step]
@@ -177,7 +165,7 @@ def show(value) -> str:
 def field_mutations(case: dict, schema: dict, path: tuple, named: bool) -> Iterator[tuple[str, dict]]:
     """Single changes of one field of the case: (description, mutated case)."""
     where = path_text(path)
-    sub, parent_sub = schema_at(schema, path), schema_at(schema, path[:-1])
+    sub, parent_sub = subschema(schema, path), subschema(schema, path[:-1])
     try:
         value = get_at(case, path)
     except (KeyError, IndexError, TypeError):  # absent: document it, if it is a scalar we can fill

@@ -43,6 +43,11 @@ def path_text(path: Path) -> str:
     return text
 
 
+def text_path(text: str) -> Path:
+    """`prior_procedures[0].pain.before` back to ('prior_procedures', 0, 'pain', 'before')."""
+    return tuple(int(i) if i else key for i, key in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text))
+
+
 def symbol_path(sym: clingo.Symbol) -> Path:
     return tuple(a.number if a.type == clingo.SymbolType.Number else a.name for a in sym.arguments)
 
