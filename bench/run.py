@@ -1,6 +1,6 @@
 """The benchmark: measured figures, side by side as ratios, all from one run on this machine.
 
-    python bench/run.py            # writes bench/results.md and prints it
+    python bench/run.py            # writes bench/results.md and prints it (a batch of a million cases)
     python bench/run.py --quick    # fewer repetitions and smaller batches
 
 Medians over warm repetitions; the ratios are what carry from one machine to another.
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kbquery import decide
+from kbquery import decide, decide_many
 from kbquery.explain import explain
 from kbquery.explain.text import render_text
 
@@ -64,22 +64,53 @@ def generated(n: int, seed: int = 1) -> list[dict]:
     return [reference.random_case(rng) for _ in range(n)]
 
 
-def batch_run(cases_file: Path, workers: int) -> tuple[float, int]:
+def many_ms(items: list[dict], repeat: int, size: int = 200) -> float:
+    """Median per-case time of kbquery.decide_many over `size` cases at a time, warm."""
+    cases = (items * (size // len(items) + 1))[:size]
+    decide_many(cases)
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        decide_many(cases)
+        runs.append((time.perf_counter() - start) / size)
+    return statistics.median(runs) * 1000
+
+
+def batch_run(cases_file: Path, out: Path, workers: int) -> tuple[float, int]:
     """Seconds for `kbquery batch` on the file, and the peak RSS (KiB) of its largest process."""
-    out = cases_file.with_suffix(f".out{workers}.jsonl")
     out.unlink(missing_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     subprocess.run([KBQUERY, "batch", str(cases_file), "-o", str(out), "--workers", str(workers)],
                    check=True, capture_output=True)
     seconds = time.perf_counter() - start
-    out.unlink()
     return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
-def rows_speed(repeat: int, batch_size: int, memory_sizes: list[int], differential: int) -> list[tuple]:
+def differential(out: Path, seed: int, disagreements_dir: Path) -> tuple[int, int]:
+    """The batch's records against the reference on the same generated cases: (compared, disagreeing).
+
+    Each disagreement is written as a case file under `disagreements_dir`."""
+    rng, compared, disagreeing = random.Random(seed), 0, 0
+    with out.open(encoding="utf-8") as lines:
+        for line in lines:
+            case, record = reference.random_case(rng), json.loads(line)
+            theirs = reference.reference_decision(case)
+            mine = {k: record.get(k) for k in ("determination", "request_kind", "unmet")}
+            compared += 1
+            if mine != theirs:
+                disagreeing += 1
+                disagreements_dir.mkdir(parents=True, exist_ok=True)
+                (disagreements_dir / f"disagreement-{record['line']}.json").write_text(json.dumps(
+                    {"description": "differential: kbquery batch and bench/reference.py disagree",
+                     "case": case, "expect": theirs, "kbquery": mine}, indent=2) + "\n")
+    return compared, disagreeing
+
+
+def rows_speed(repeat: int, batch_size: int, big: int) -> list[tuple]:
     items = suite_cases()
     determination = median_ms(decide, items, repeat)
+    many = many_ms(items, repeat)
     with_graph = median_ms(lambda c: render_text(explain(decide(c)).graph), items, repeat)
     with_why_not = median_ms(lambda c: explain(decide(c)).text(), items, repeat)
     cases = generated(max(batch_size, 2000))
@@ -90,18 +121,20 @@ def rows_speed(repeat: int, batch_size: int, memory_sizes: list[int], differenti
     rows = [
         ("determination in process, one case at a time, warm (median)", f"{determination:.2f} ms",
          f"{1000 / determination:.0f} cases/s", "1.0"),
-        ("... with the justification graph and text tree", f"{with_graph:.2f} ms", f"{1000 / with_graph:.0f} cases/s",
-         f"{with_graph / determination:.1f}"),
-        ("... with graph, tree and why-not counterfactuals", f"{with_why_not:.2f} ms",
+        ("determinations in process, 200 at a time (`decide_many`), per case (median)", f"{many:.2f} ms",
+         f"{1000 / many:.0f} cases/s", f"{many / determination:.2f}"),
+        ("... one at a time with the justification graph and text tree", f"{with_graph:.2f} ms",
+         f"{1000 / with_graph:.0f} cases/s", f"{with_graph / determination:.1f}"),
+        ("... one at a time with graph, tree and why-not counterfactuals", f"{with_why_not:.2f} ms",
          f"{1000 / with_why_not:.0f} cases/s", f"{with_why_not / determination:.1f}"),
         ("reference evaluator (plain Python), per case", f"{reference_ms:.3f} ms", f"{1000 / reference_ms:.0f} cases/s",
          f"{reference_ms / determination:.3f}"),
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "cases.jsonl"
+        path, out = Path(tmp) / "cases.jsonl", Path(tmp) / "out.jsonl"
         path.write_text("\n".join(json.dumps(c) for c in cases[:batch_size]) + "\n")
         for workers in (1, 2):
-            seconds, _ = batch_run(path, workers)
+            seconds, _ = batch_run(path, out, workers)
             rate = batch_size / seconds
             rows.append((f"kbquery batch, {batch_size} generated cases, {workers} worker(s)", f"{seconds:.1f} s",
                          f"{rate:.0f} cases/s", f"{(1000 / rate) / determination:.2f}"))
@@ -111,23 +144,18 @@ def rows_speed(repeat: int, batch_size: int, memory_sizes: list[int], differenti
         cli = wall([KBQUERY, str(one), "--format", "json"], repeat)
         rows += [(f"`{Path(sys.executable).name} -c 'import clingo'` (wall)", f"{import_clingo:.0f} ms", "", "1.0"),
                  ("`kbquery CASE.json` for one case (wall)", f"{cli:.0f} ms", "", f"{cli / import_clingo:.1f}")]
-        for size in memory_sizes:
-            path = Path(tmp) / f"mem{size}.jsonl"
-            with path.open("w") as f:
-                rng = random.Random(size)
-                for _ in range(size):
-                    f.write(json.dumps(reference.random_case(rng)) + "\n")
-            seconds, peak = batch_run(path, 2)
-            rows.append((f"peak memory of one batch process, {size} cases, 2 workers", f"{peak / 1024:.0f} MB",
-                         f"{size / seconds:.0f} cases/s", ""))
-    disagreements = 0
-    for case in generated(differential, seed=7):
-        mine, theirs = decide(case), reference.reference_decision(case)
-        if (mine.determination, mine.request_kind, mine.unmet) != (
-                theirs["determination"], theirs["request_kind"], theirs["unmet"]):
-            disagreements += 1
-    rows.append((f"differential: kbquery against the reference on {differential} generated cases",
-                 f"{disagreements} disagreements", "", ""))
+        # One large batch gives the peak memory and, checked against the reference, the differential.
+        path = Path(tmp) / "big.jsonl"
+        rng = random.Random(big)
+        with path.open("w") as f:
+            for _ in range(big):
+                f.write(json.dumps(reference.random_case(rng)) + "\n")
+        seconds, peak = batch_run(path, out, 2)
+        rows.append((f"peak memory of one batch process, {big} generated cases, 2 workers", f"{peak / 1024:.0f} MB",
+                     f"{big / seconds:.0f} cases/s", ""))
+        compared, disagreeing = differential(out, big, ROOT / "bench" / "disagreements")
+    rows.append((f"differential: kbquery batch against the reference on those {compared} cases",
+                 f"{disagreeing} disagreements", "", "" if not disagreeing else "case files in bench/disagreements/"))
     return rows
 
 
@@ -139,16 +167,15 @@ def table(rows) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller batches")
-    parser.add_argument("--memory-cases", type=int, nargs="*", default=None,
-                        help="batch sizes whose peak memory is measured (default 10000 50000; 1000000 takes hours)")
-    parser.add_argument("--differential", type=int, default=None, help="generated cases checked against the reference")
+    parser.add_argument("--cases", type=int, default=None,
+                        help="generated cases in the large batch, for peak memory and the differential "
+                             "(default 1000000, 20000 with --quick)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 7
-    memory = args.memory_cases if args.memory_cases is not None else ([2000, 5000] if args.quick else [10000, 50000])
-    differential = args.differential or (500 if args.quick else 5000)
+    big = args.cases or (20000 if args.quick else 1000000)
     started = time.perf_counter()
-    rows = rows_speed(repeat, 1000 if args.quick else 4000, memory, differential)
+    rows = rows_speed(repeat, 1000 if args.quick else 4000, big)
     text = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}, "
             f"{len(suite_cases())} suite cases for the in-process figures, median of {repeat} warm runs each; "
             f"ratios are to the determination alone (or to `import clingo`). Took {time.perf_counter() - started:.0f} s.\n\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import networkx as nx
 
 from kbquery.determination import Determination, Tree
-from kbquery.facts import case_symbols
 from kbquery.solve import solve
 from kbquery.symbols import path_text
 
@@ -54,7 +53,7 @@ def _add_node(g: nx.DiGraph, tree: Tree, texts: dict, nid: str) -> None:
 
 
 def build(d: Determination) -> nx.DiGraph:
-    tree = Tree(solve(d.kb, case_symbols(d.case, d.kb.schema), d.readings, full=True))
+    tree = Tree(solve(d.kb, d.case, d.readings, full=True))
     texts = {c.id: c.text for c in d.criteria}
     g = nx.DiGraph(version=GRAPH_VERSION, case_id=d.case_id, policy=d.policy["id"], kb_digest=d.kb_digest)
     g.add_node(ROOT, kind="determination", label=d.determination.replace("_", " "),

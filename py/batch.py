@@ -16,10 +16,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import CaseError, InternalError, decide
+from . import CaseError, InternalError, decide_many
 from .case import parse
 
-WINDOW = 200  # cases per task: large enough to amortise the hand-off, small enough to stream
+WINDOW = 200  # cases per task, grounded together: large enough to amortise the rules, small enough to stream
 RECYCLE_AFTER = 25  # tasks (5,000 cases) per worker process
 
 
@@ -34,29 +34,37 @@ def read_items(source: Path) -> Iterator[tuple[int, str, str]]:
                 yield number, f"line {number}", line
 
 
-def decide_item(number: int, origin: str, text: str, readings: dict | None, explain: bool) -> dict:
-    """One output record: never raises, whatever the input."""
-    record: dict = {"line": number, "source": origin}
-    try:
-        if not text.strip():
-            raise CaseError([("", "empty line: no case")])
-        d = decide(parse(text), readings=readings)
-        record.update(d.to_dict())
-        if explain:
-            from .explain import explain as explanation
-
-            record["explanation"] = json.loads(explanation(d).to_json())
-    except CaseError as e:
-        record["error"] = {"kind": "invalid_case", "errors": [{"path": p, "message": m} for p, m in e.errors]}
-    except InternalError as e:
-        record["error"] = {"kind": "internal", "message": str(e)}
-    except RecursionError:
-        record["error"] = {"kind": "invalid_case", "errors": [{"path": "", "message": "nested too deeply"}]}
-    return record
-
-
 def decide_window(items: list[tuple[int, str, str]], readings: dict | None, explain: bool) -> list[str]:
-    return [json.dumps(decide_item(n, o, t, readings, explain), ensure_ascii=False) for n, o, t in items]
+    """One output line per item, in order, never raising: the cases are read, then decided together."""
+    records: list[dict] = []
+    cases: list[tuple[dict, dict]] = []  # (record, case) for each case that could be read
+    for number, origin, text in items:
+        record: dict = {"line": number, "source": origin}
+        try:
+            if not text.strip():
+                raise CaseError([("", "empty line: no case")])
+            cases.append((record, parse(text)))
+        except CaseError as e:
+            record["error"] = _invalid(e)
+        records.append(record)
+    for (record, _), result in zip(cases, decide_many([case for _, case in cases], readings=readings)):
+        try:
+            if isinstance(result, Exception):
+                raise result
+            record.update(result.to_dict())
+            if explain:
+                from .explain import explain as explanation
+
+                record["explanation"] = json.loads(explanation(result).to_json())
+        except CaseError as e:
+            record["error"] = _invalid(e)
+        except InternalError as e:
+            record["error"] = {"kind": "internal", "message": str(e)}
+    return [json.dumps(record, ensure_ascii=False) for record in records]
+
+
+def _invalid(error: CaseError) -> dict:
+    return {"kind": "invalid_case", "errors": [{"path": p, "message": m} for p, m in error.errors]}
 
 
 def _windows(items: Iterator, size: int) -> Iterator[list]:

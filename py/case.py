@@ -138,7 +138,10 @@ def _validator(schema: dict):
 
 def validate(case: Any, schema: dict) -> dict:
     """The case without nulls, or CaseError naming every offending path."""
-    case = without_nulls(case)
+    try:
+        case = without_nulls(case)
+    except RecursionError:
+        raise CaseError([("", "nested too deeply")]) from None
     if not isinstance(case, dict):
         raise CaseError([("", "a case is a JSON object")])
     validator = _validator(schema)

@@ -15,6 +15,8 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from .facts import INPUTS
+from .program import CaseProgram, tag_cases
 from .symbols import is_name
 
 DEFAULT_POLICY = "MC.CP.MP.166"
@@ -71,6 +73,11 @@ class KnowledgeBase:
         parsed: list = []
         ast.parse_string(self.program, parsed.append)
         return parsed
+
+    @functools.cached_property
+    def case_program(self) -> CaseProgram:
+        """The rules rewritten so that many cases solve in one Control, each atom tagged by case."""
+        return tag_cases(self.statements, INPUTS)
 
     @functools.cached_property
     def static_atoms(self) -> list[clingo.Symbol]:

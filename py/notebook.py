@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import decide as _decide
+from . import decide_many as _decide_many
 from . import knowledge_base
 from .determination import Determination
 
@@ -222,7 +223,16 @@ def decide_many(cases: Iterable | Mapping, readings: dict[str, str] | None = Non
     """
     items = list(cases.items()) if isinstance(cases, Mapping) else [(None, c) for c in cases]
     named = [(name or _case(c).name, _case(c)) for name, c in items]
-    return Table([n for n, _ in named], [c.decide(readings) for _, c in named])
+    return Table([n for n, _ in named], _decided([c for _, c in named], readings))
+
+
+def _decided(cases: list[Case], readings: dict[str, str] | None) -> list[Determination]:
+    """The cases decided together (kbquery.decide_many); the first that cannot be raises its error."""
+    results = _decide_many([c.data for c in cases], readings=readings)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
 
 
 Axis = str | Callable[[Case, Any], Case]
@@ -328,7 +338,8 @@ def sweep(case: Case | Mapping, x: Axis, x_values: Iterable, y: Axis, y_values: 
     ['more_information_needed', 'more_information_needed']
     """
     base, xs, ys = _case(case), list(x_values), list(y_values)
-    rows = [[_vary(_vary(base, x, xv), y, yv).decide(readings) for xv in xs] for yv in ys]
+    decided = iter(_decided([_vary(_vary(base, x, xv), y, yv) for yv in ys for xv in xs], readings))
+    rows = [[next(decided) for _ in xs] for _ in ys]
     return Grid(_axis_label(x), xs, _axis_label(y), ys, rows)
 
 

@@ -1,15 +1,17 @@
-"""Grounding and solving one case: exactly one answer set, or an internal error."""
+"""Grounding and solving cases: exactly one answer set each, or an internal error."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import clingo
 from clingo import ast
 
+from .facts import case_symbols
 from .knowledge import KnowledgeBase
+from .program import CASE
 
 
 class InternalError(RuntimeError):
@@ -17,13 +19,12 @@ class InternalError(RuntimeError):
 
 
 class Answer:
-    """An answer set, indexed by predicate for the readers."""
+    """An answer set (one case's part of it), indexed by predicate for the readers."""
 
-    def __init__(self, symbols: list[clingo.Symbol]):
-        self.symbols = symbols
+    def __init__(self, atoms: Iterable[tuple[str, tuple]]):
         self._index: dict[tuple[str, int], list[tuple]] = defaultdict(list)
-        for s in symbols:
-            self._index[(s.name, len(s.arguments))].append(tuple(s.arguments))
+        for name, args in atoms:
+            self._index[(name, len(args))].append(args)
 
     def args(self, name: str, arity: int) -> list[tuple]:
         return self._index.get((name, arity), [])
@@ -35,7 +36,7 @@ class Answer:
 
 def ground(kb: KnowledgeBase, facts: Iterable[clingo.Symbol], readings: dict[str, str] | None = None,
            extra: Iterable[Path] = (), options: Iterable[str] = ()) -> clingo.Control:
-    """The policy's rules (and any extra encodings) grounded with the facts, added through the API."""
+    """The policy's rules (and any extra encodings) grounded with one case's facts, added through the API."""
     ctl = clingo.Control(["--warn=none", *options, *kb.reading_options(readings)])
     with ast.ProgramBuilder(ctl) as builder:
         for statement in kb.statements:
@@ -49,19 +50,73 @@ def ground(kb: KnowledgeBase, facts: Iterable[clingo.Symbol], readings: dict[str
     return ctl
 
 
-def solve(kb: KnowledgeBase, facts: list[clingo.Symbol], readings: dict[str, str] | None = None,
-          full: bool = False) -> Answer:
-    """The one answer set: what the rules #show (a determination's interface), or every atom (`full`)."""
-    ctl = ground(kb, facts, readings, options=["--models=2"])
+def _models(ctl: clingo.Control, full: bool) -> list[list[clingo.Symbol]]:
+    """Up to two answer sets: the shown atoms (a determination's interface), or every atom (`full`)."""
     models: list[list[clingo.Symbol]] = []
     ctl.solve(on_model=lambda m: models.append(m.symbols(atoms=True) if full else m.symbols(shown=True)))
-    if len(models) != 1:
-        raise InternalError(f"the knowledge base gave {len(models) if models else 'no'} answer sets for this case; exactly one is required")
-    answer = Answer(models[0])
+    return models
+
+
+def _not_one(count: int) -> InternalError:
+    return InternalError(f"the knowledge base gave {count or 'no'} answer sets for this case; exactly one is required")
+
+
+def _checked(answer: Answer) -> Answer | InternalError:
     errors = sorted(a[0].string for a in answer.args("kb_error", 1))
-    if errors:
-        raise InternalError("knowledge base error: " + "; ".join(errors))
+    return InternalError("knowledge base error: " + "; ".join(errors)) if errors else answer
+
+
+def solve(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None, full: bool = False) -> Answer:
+    """One validated case's answer set; InternalError unless there is exactly one, free of kb_error."""
+    models = _models(ground(kb, case_symbols(case, kb.schema), readings, options=["--models=2"]), full)
+    if len(models) != 1:
+        raise _not_one(len(models))
+    answer = _checked(Answer((s.name, tuple(s.arguments)) for s in models[0]))
+    if isinstance(answer, InternalError):
+        raise answer
     return answer
+
+
+def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full: bool) -> Answer | InternalError:
+    try:
+        return solve(kb, case, readings, full)
+    except InternalError as e:
+        return e
+
+
+def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None,
+               full: bool = False) -> list[Answer | InternalError]:
+    """Each validated case's answer set (as `solve` gives it), all grounded in one Control.
+
+    The rules are kb.case_program: what depends on no case is grounded once and belongs to every
+    case's answer; the rest carries the case's number, so the cost of preparing the rules is paid
+    once for all the cases. A case the rules fail on gets its InternalError without costing the
+    others their answers."""
+    if len(cases) < 2:
+        return [_solved(kb, case, readings, full) for case in cases]
+    program = kb.case_program
+    ctl = clingo.Control(["--warn=none", "--models=2", *kb.reading_options(readings)])
+    with ast.ProgramBuilder(ctl) as builder:
+        for statement in program.statements:
+            builder.add(statement)
+    with ctl.backend() as backend:
+        for number, case in enumerate(cases):
+            backend.add_rule([backend.add_atom(clingo.Function(CASE, [clingo.Number(number)]))])
+            for sym in case_symbols(case, kb.schema, number):
+                backend.add_rule([backend.add_atom(sym)])
+    ctl.ground([("base", [])])
+    models = _models(ctl, full)
+    if len(models) != 1:  # the cases' answer sets multiply: find out case by case
+        return [_solved(kb, case, readings, full) for case in cases]
+    shared: list[tuple[str, tuple]] = []
+    own: list[list[tuple[str, tuple]]] = [[] for _ in cases]
+    for sym in models[0]:
+        if sym.name in program.tagged:
+            number, *args = sym.arguments
+            own[number.number].append((sym.name, tuple(args)))
+        elif sym.name != CASE:
+            shared.append((sym.name, tuple(sym.arguments)))
+    return [_checked(Answer(atoms + shared)) for atoms in own]
 
 
 def solve_optimal(kb: KnowledgeBase, facts: list[clingo.Symbol], extra: Iterable[Path],
@@ -72,7 +127,7 @@ def solve_optimal(kb: KnowledgeBase, facts: list[clingo.Symbol], extra: Iterable
     with ctl.solve(yield_=True) as handle:
         for model in handle:
             if model.optimality_proven:
-                optimal.append(Answer(model.symbols(atoms=True)))
+                optimal.append(Answer((s.name, tuple(s.arguments)) for s in model.symbols(atoms=True)))
                 if len(optimal) >= limit:
                     break
     return optimal

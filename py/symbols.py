@@ -9,6 +9,7 @@ string symbols, integers numbers, booleans the names ``true``/``false``, and dat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import clingo
@@ -31,6 +32,7 @@ def is_name(text: str) -> bool:
     return bool(_NAME.match(text))
 
 
+@functools.lru_cache(maxsize=8192)  # a batch meets the same few hundred paths in every case
 def path_symbol(path: Path) -> clingo.Symbol:
     return clingo.Tuple_([clingo.Number(p) if isinstance(p, int) else clingo.Function(p) for p in path])
 

@@ -5,7 +5,8 @@ without looking at the rules. Here both decide the same cases and must agree on 
 determination, the request kind and the unmet criteria:
 
 - every case file under tests/cases that uses the default readings;
-- thousands of random valid cases from `reference.random_case`, driven by hypothesis.
+- thousands of random valid cases from `reference.random_case`, driven by hypothesis, one by one;
+- ten thousand more from a fixed seed, decided many at a time (kbquery.decide_many).
 
 A disagreement fails with the case as JSON, ready to be saved as a case file. Nothing is
 skipped and nothing is allowed for.
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from kbquery import CaseError, decide
+from kbquery import CaseError, decide, decide_many
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
@@ -42,7 +43,10 @@ random_case = reference.random_case
 
 
 def kb_decision(case: dict) -> dict:
-    d = decide(case)
+    return summary(decide(case))
+
+
+def summary(d) -> dict:
     return {"determination": d.determination, "request_kind": d.request_kind, "unmet": list(d.unmet)}
 
 
@@ -92,6 +96,19 @@ def test_reference_agrees_with_case_files(data):
 @given(st.randoms(use_true_random=False))
 def test_kbquery_agrees_with_reference(rng):
     check_agreement(random_case(rng))
+
+
+def test_kbquery_agrees_with_reference_many_at_a_time():
+    rng = random.Random(20261130)
+    disagreements = []
+    for _ in range(50):
+        cases = [random_case(rng) for _ in range(200)]
+        for case, d in zip(cases, decide_many(cases)):
+            assert not isinstance(d, Exception), f"{d}\n{json.dumps(case, indent=2)}"
+            kb, ref = summary(d), reference_decision(copy.deepcopy(case))
+            if kb != ref:
+                disagreements.append(as_case_file(case, kb, ref))
+    assert not disagreements, f"{len(disagreements)} of 10000 disagree; the first:\n{disagreements[0]}"
 
 
 def test_random_case_covers_every_kind_and_determination():

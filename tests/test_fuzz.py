@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from kbquery import CaseError, decide
-from kbquery.batch import decide_item
+from kbquery.batch import decide_window
 from kbquery.case import parse
 from kbquery.cli import main
 
@@ -69,8 +69,12 @@ def test_any_field_replaced_by_anything(data):
 @FUZZ
 @given(st.binary(max_size=300))
 def test_any_bytes_on_a_batch_line_become_one_record(raw):
-    record = decide_item(1, "line 1", raw.decode("utf-8", errors="replace"), None, False)
-    assert record["line"] == 1 and ("determination" in record or record["error"]["kind"] == "invalid_case")
+    example = json.dumps(EXAMPLE)
+    lines = decide_window([(1, "line 1", example), (2, "line 2", raw.decode("utf-8", errors="replace")),
+                           (3, "line 3", example)], None, False)
+    first, record, last = map(json.loads, lines)
+    assert record["line"] == 2 and ("determination" in record or record["error"]["kind"] == "invalid_case")
+    assert first["line"] == 1 and last["line"] == 3 and first["determination"] == last["determination"]
 
 
 ASP_ISH = st.text(alphabet=st.sampled_from(list('abc().:-%#{}";, \\\n*/@_01') + ["\u202e", "\U0001f600", "é"]),

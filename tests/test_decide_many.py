@@ -1,0 +1,145 @@
+"""Many cases in one Control (kbquery.decide_many, kbquery.solve.solve_many) decide exactly as
+each case does alone: the same determination record, the same full answer set, whatever cases
+share the Control, and an error stays with the case that caused it."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import clingo
+import pytest
+from clingo import ast
+from kbquery import CaseError, InternalError, decide, decide_many, knowledge_base
+from kbquery.knowledge import kb_root
+from kbquery.program import tag_cases
+from kbquery.solve import solve, solve_many
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "tests" / "cases"
+
+
+def _suite() -> dict[str, list[dict]]:
+    """The suite's cases grouped by the readings they are decided under."""
+    groups: dict[str, list[dict]] = {}
+    for path in sorted(CASES.rglob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        groups.setdefault(json.dumps(data.get("readings") or {}, sort_keys=True), []).append(data["case"])
+    return groups
+
+
+SUITE = _suite()
+
+
+@pytest.mark.parametrize("readings", sorted(SUITE))
+def test_decide_many_gives_each_case_its_own_determination(readings):
+    chosen = json.loads(readings) or None
+    cases = SUITE[readings]
+    shuffled = random.Random(7).sample(cases, len(cases))
+    invalid = {"case_id": "bad", "request": {"date": "2026-02-30", "code": "27096"}}
+    mixed = shuffled[: len(shuffled) // 2] + [invalid] + shuffled[len(shuffled) // 2:]
+    many = decide_many(mixed, readings=chosen)
+    assert len(many) == len(mixed)
+    assert isinstance(many[len(shuffled) // 2], CaseError)
+    for case, result in zip(mixed, many):
+        if case is invalid:
+            continue
+        assert result.to_dict() == decide(case, readings=chosen).to_dict(), case["case_id"]
+
+
+def test_full_answer_sets_are_the_same_as_solving_alone():
+    kb = knowledge_base()
+    cases = SUITE["{}"]
+    for case, answer in zip(cases, solve_many(kb, cases, full=True)):
+        alone = solve(kb, case, full=True)
+        assert answer._index.keys() == alone._index.keys(), case["case_id"]
+        for signature, args in alone._index.items():
+            assert sorted(map(str, answer._index[signature])) == sorted(map(str, args)), (case["case_id"], signature)
+
+
+def test_a_case_decides_the_same_with_any_companions():
+    kb = knowledge_base()
+    cases = SUITE["{}"]
+    target = cases[0]
+    alone = decide(target).to_dict()
+    rng = random.Random(11)
+    for _ in range(3):
+        companions = rng.sample(cases[1:], 20)
+        position = rng.randrange(len(companions) + 1)
+        group = companions[:position] + [target] + companions[position:]
+        assert decide_many(group, kb=kb)[position].to_dict() == alone
+
+
+@pytest.fixture(scope="module")
+def planted_kb(tmp_path_factory):
+    """A copy of the rules with a kb_error and a contradiction planted on two request codes."""
+    root = tmp_path_factory.mktemp("kb")
+    shutil.copytree(kb_root(), root, dirs_exist_ok=True)
+    rules = root / "MC.CP.MP.166" / "determination.lp"
+    rules.write_text(rules.read_text() + '\nkb_error("planted") :- value((request, code), "PLANTED-ERROR").\n'
+                     ':- value((request, code), "PLANTED-NONE").\n')
+    return knowledge_base("MC.CP.MP.166", root)
+
+
+def test_an_error_stays_with_its_case(planted_kb):
+    good = SUITE["{}"][:4]
+    error = {**good[0], "case_id": "error", "request": {**good[0]["request"], "code": "PLANTED-ERROR"}}
+    none = {**good[1], "case_id": "none", "request": {**good[1]["request"], "code": "PLANTED-NONE"}}
+    results = decide_many([good[0], error, good[1], none, good[2]], kb=planted_kb)
+    assert [type(r).__name__ for r in results] == ["Determination", "InternalError", "Determination",
+                                                  "InternalError", "Determination"]
+    assert "planted" in str(results[1])
+    assert "no answer sets" in str(results[3])
+    for case, result in zip((good[0], good[1], good[2]), (results[0], results[2], results[4])):
+        assert result.to_dict() == decide(case, kb=planted_kb).to_dict()
+    with pytest.raises(InternalError, match="planted"):
+        decide(error, kb=planted_kb)
+
+
+def _parsed(text: str) -> list:
+    statements: list = []
+    ast.parse_string(text, statements.append)
+    return statements
+
+
+def test_tagging_reaches_every_atom_that_depends_on_a_case():
+    program = tag_cases(_parsed("""
+        fixed(a). fixed(b).
+        seen(X) :- fact(X).
+        both(X) :- fixed(X), seen(X).
+        none(X) :- fixed(X), not seen(X).
+        count(N) :- N = #count{ X : seen(X) }.
+        #show both/1.
+        #show pair(X, Y) : seen(X), fixed(Y).
+        #show fixed/1.
+    """), {"fact"})
+    assert program.tagged == {"fact", "seen", "both", "none", "count", "pair"}
+    ctl = clingo.Control(["--warn=none"])
+    with ast.ProgramBuilder(ctl) as builder:
+        for statement in program.statements:
+            builder.add(statement)
+    with ctl.backend() as backend:
+        for fact in ("case(1)", "case(2)", "fact(1, a)", "fact(2, b)", "fact(2, c)"):
+            backend.add_rule([backend.add_atom(clingo.parse_term(fact))])
+    ctl.ground([("base", [])])
+    shown: list = []
+    ctl.solve(on_model=lambda m: shown.extend(map(str, m.symbols(shown=True))))
+    atoms = {str(a.symbol) for a in ctl.symbolic_atoms}
+    assert sorted(shown) == ["both(1,a)", "both(2,b)", "fixed(a)", "fixed(b)",
+                             "pair(1,a,a)", "pair(1,a,b)", "pair(2,b,a)", "pair(2,b,b)",
+                             "pair(2,c,a)", "pair(2,c,b)"]
+    assert {"none(1,b)", "none(2,a)", "count(1,1)", "count(2,2)"} <= atoms
+    assert "none(1,a)" not in atoms and "count(1,2)" not in atoms
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("p(X) :- case(X).", "reserves"),
+    ("p(CASE) :- q(CASE).", "reserves"),
+    ("#external e(X) : q(X).", "cannot rewrite"),
+    ("#show X : q(X).", "must be a function"),
+])
+def test_tagging_refuses_what_it_cannot_rewrite(text, message):
+    with pytest.raises(ValueError, match=message):
+        tag_cases(_parsed(text), {"q"})
