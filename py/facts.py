@@ -1,6 +1,6 @@
 """A validated case as clingo symbols: the atoms the knowledge base reads.
 
-    present(Path)           the field at Path is documented (objects, lists and values)
+    present(Path)           the object at Path is documented (the rules say so of lists and values)
     value(Path, V)          the scalar at Path
     length(Path, N)         the list at Path has N items
     calendar(Day, Y, M, D)  the calendar date of each day number in the case
@@ -34,10 +34,9 @@ def case_symbols(case: dict, schema: dict, number: int | None = None) -> list[cl
         if not path or sub.get("x-echo-only"):
             continue
         p = path_symbol(path)
-        symbols.append(F("present", [*tag, p]))
         if isinstance(value, dict):
-            continue
-        if isinstance(value, list):
+            symbols.append(F("present", [*tag, p]))
+        elif isinstance(value, list):
             symbols.append(F("length", [*tag, p, N(len(value))]))
         elif sub.get("format") == "date":
             symbols.append(F("value", [*tag, p, date_symbol(value)]))

@@ -50,11 +50,14 @@ def head_names(rule) -> set[str]:
 
 def dependent(statements: list, roots: set[str]) -> set[str]:
     """The roots and every predicate defined by a rule that mentions one of them, to a fixpoint."""
+    return _closure([(head_names(stmt), names(stmt)) for stmt in statements if stmt.ast_type == ast.ASTType.Rule], roots)
+
+
+def _closure(definitions: list[tuple[set[str], set[str]]], roots: set[str]) -> set[str]:
     mentions: dict[str, set[str]] = {}
-    for stmt in statements:
-        if stmt.ast_type == ast.ASTType.Rule:
-            for head in head_names(stmt):
-                mentions.setdefault(head, set()).update(names(stmt))
+    for heads, mentioned in definitions:
+        for head in heads:
+            mentions.setdefault(head, set()).update(mentioned)
     found, changed = set(roots), True
     while changed:
         changed = False
@@ -78,6 +81,12 @@ class _Tag(ast.Transformer):
             return atom.update(symbol=symbol.update(arguments=[self._tagged(f) for f in symbol.arguments]))
         return atom.update(symbol=self._tagged(symbol))
 
+    def visit_Variable(self, variable):
+        if variable.name == self.variable.name:
+            raise ValueError(f"{variable.location.begin.filename}:{variable.location.begin.line}: "
+                             f"the rules use the variable {variable.name}, which tag_cases reserves")
+        return variable
+
     def _tagged(self, function):
         if function.ast_type == ast.ASTType.Function and function.name in self.tagged:
             return function.update(arguments=[self.variable, *function.arguments])
@@ -92,24 +101,14 @@ class CaseProgram:
 
 def tag_cases(statements: list, inputs: set[str]) -> CaseProgram:
     """The rules with every predicate that depends on `inputs` (the case facts) tagged by case number."""
-    tagged = dependent(statements, inputs)
-    used = {n for stmt in statements for n in names(stmt)}
+    mentioned = [names(stmt) for stmt in statements]
+    tagged = _closure([(head_names(stmt), m) for stmt, m in zip(statements, mentioned)
+                       if stmt.ast_type == ast.ASTType.Rule], inputs)
+    used = set().union(*mentioned)
     if CASE in used:
         raise ValueError(f"the rules use the predicate {CASE}/1, which tag_cases reserves")
-    variables: set[str] = set()
-
-    class Variables(ast.Transformer):
-        def visit_Variable(self, v):
-            variables.add(v.name)
-            return v
-
-    for stmt in statements:
-        Variables()(stmt)
-    if VARIABLE in variables:
-        raise ValueError(f"the rules use the variable {VARIABLE}, which tag_cases reserves")
-
     rewritten, shown = [], set()
-    for stmt in statements:
+    for stmt, mentions in zip(statements, mentioned):
         kind = stmt.ast_type
         if kind not in KEPT | SHOW:
             if kind == ast.ASTType.Comment:
@@ -119,7 +118,7 @@ def tag_cases(statements: list, inputs: set[str]) -> CaseProgram:
         if kind == ast.ASTType.ShowSignature:
             rewritten.append(stmt.update(arity=stmt.arity + 1) if stmt.name in tagged else stmt)
             continue
-        if kind not in (ast.ASTType.Rule, ast.ASTType.ShowTerm) or not names(stmt) & tagged:
+        if kind not in (ast.ASTType.Rule, ast.ASTType.ShowTerm) or not mentions & tagged:
             rewritten.append(stmt)
             continue
         loc = stmt.location

@@ -14,6 +14,11 @@ from .knowledge import KnowledgeBase
 from .program import CASE
 
 
+# Cases grounded in one Control: beyond a few dozen the rules' preparation is already shared,
+# and the Control's memory grows with every case it holds.
+PER_CONTROL = 50
+
+
 class InternalError(RuntimeError):
     """The knowledge base misbehaved (no answer set, several, or a kb_error); never the case's fault."""
 
@@ -92,6 +97,9 @@ def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str
     case's answer; the rest carries the case's number, so the cost of preparing the rules is paid
     once for all the cases. A case the rules fail on gets its InternalError without costing the
     others their answers."""
+    if len(cases) > PER_CONTROL:
+        return [answer for start in range(0, len(cases), PER_CONTROL)
+                for answer in solve_many(kb, cases[start:start + PER_CONTROL], readings, full)]
     if len(cases) < 2:
         return [_solved(kb, case, readings, full) for case in cases]
     program = kb.case_program
