@@ -8,13 +8,12 @@ number of fields changed. Every answer is checked by re-deciding the changed cas
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import dataclass
 
 import clingo
 
-from kbquery.case import subschema
+from kbquery.case import subschema, with_values
 from kbquery.determination import Determination
 from kbquery.facts import case_symbols
 from kbquery.solve import solve_optimal
@@ -51,13 +50,7 @@ def render_json(value) -> str:
 
 def apply(case: dict, changes) -> dict:
     """A copy of the case with the changes made (objects created as needed)."""
-    changed = copy.deepcopy(case)
-    for change in changes:
-        target = changed
-        for key in change.keys[:-1]:
-            target = target.setdefault(key, {}) if isinstance(key, str) else target[key]
-        target[change.keys[-1]] = change.value
-    return changed
+    return with_values(case, [(change.keys, change.value) for change in changes])
 
 
 def _get(case, keys):

@@ -8,8 +8,9 @@ and the schema's own annotations say which dates must come in which order:
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jsonschema_rs
@@ -94,6 +95,17 @@ def _same_items(earlier: tuple, later: tuple) -> bool:
     idx_e = [p for p in earlier if isinstance(p, int)]
     idx_l = [p for p in later if isinstance(p, int)]
     return idx_e == idx_l[: len(idx_e)]
+
+
+def with_values(case: dict, changes: Iterable[tuple[tuple, Any]]) -> dict:
+    """A copy of the case with the field at each path set, creating absent objects on the way."""
+    changed = copy.deepcopy(case)
+    for path, value in changes:
+        parent = changed
+        for key in path[:-1]:
+            parent = parent.setdefault(key, {}) if isinstance(key, str) else parent[key]
+        parent[path[-1]] = value
+    return changed
 
 
 def subschema(schema: dict, path: tuple) -> dict:

@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 from . import CaseError, InternalError, decide
-from .case import subschema, walk
+from .case import subschema, walk, with_values
 from .determination import clause_order
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
 from .symbols import path_text, symbol_path, text_path
@@ -125,19 +125,6 @@ def get_at(value, path: tuple):
     return value
 
 
-def with_value(case: dict, path: tuple, value) -> dict:
-    """A copy of the case with the field set, creating absent objects on the way."""
-    new = copy.deepcopy(case)
-    parent = new
-    for step in path[:-1]:
-        if isinstance(parent, dict):
-            parent = parent.setdefault(step, {})
-        else:
-            parent = parent[step]
-    parent[path[-1]] = value
-    return new
-
-
 def without(case: dict, path: tuple) -> dict:
     new = copy.deepcopy(case)
     del get_at(new, path[:-1])[path[-1]]
@@ -170,17 +157,17 @@ def field_mutations(case: dict, schema: dict, path: tuple, named: bool) -> Itera
         value = get_at(case, path)
     except (KeyError, IndexError, TypeError):  # absent: document it, if it is a scalar we can fill
         for choice in scalar_choices(sub, None, named):
-            yield f"{where}: documented as {show(choice)}", with_value(case, path, choice)
+            yield f"{where}: documented as {show(choice)}", with_values(case, [(path, choice)])
         return
     siblings = get_at(case, path[:-1]) if path else None
     in_unique_list = isinstance(siblings, list) and parent_sub.get("uniqueItems")
     for choice in scalar_choices(sub, value, named) if not isinstance(value, (dict, list)) else ():
         if not (in_unique_list and choice in siblings):
-            yield f"{where}: {show(value)} -> {show(choice)}", with_value(case, path, choice)
+            yield f"{where}: {show(value)} -> {show(choice)}", with_values(case, [(path, choice)])
     if isinstance(value, list) and "enum" in sub.get("items", {}) and len(value) < sub.get("maxItems", sys.maxsize):
         for item in sub["items"]["enum"]:
             if item not in value:
-                yield f"{where}: {show(item)} added", with_value(case, path, [*value, item])
+                yield f"{where}: {show(item)} added", with_values(case, [(path, [*value, item])])
     if isinstance(siblings, list) or (path and path[-1] not in parent_sub.get("required", [])):
         yield f"{where}: removed", without(case, path)
 

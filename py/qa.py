@@ -144,6 +144,7 @@ class Finding:
     witness: dict | None = None
     claim: dict = field(default_factory=dict)  # what kbquery must decide for the witness
     verified: bool | None = None               # whether kbquery decided the witness as claimed
+    rule_kind: str | None = None               # a dead rule's: guard, other_reading or dead
 
 
 def _case_from(model_atoms: list[clingo.Symbol]) -> dict:
@@ -397,7 +398,7 @@ def _findings(kb, seen, representatives, sites, exhaustive) -> list[Finding]:
         if rid not in fired:
             kind = ("guard" if "kb_error(" in text or "bad_reading(" in text else
                     "other_reading" if "chosen(" in text else "dead")
-            findings.append(Finding("dead_rule", rid, text, claim={"kind": kind}))
+            findings.append(Finding("dead_rule", rid, text, rule_kind=kind))
     decisive = {s.arguments[0].string for s in seen if s.name == "qa_decisive"}
     for cid in sorted(set(kb.clauses) - decisive):
         findings.append(Finding("never_decisive", cid, "no case in the space where this criterion's status "
@@ -452,7 +453,7 @@ def markdown(report: Report) -> str:
         if not found:
             lines += ["None." if report.exhaustive or check in ("contradiction", "gap", "overlap") else "Not computed.", ""]
         for f in found:
-            tag = f" [{f.claim['kind']}]" if check == "dead_rule" else ""
+            tag = f" [{f.rule_kind}]" if check == "dead_rule" else ""
             lines.append(f"- **{f.subject}**{tag}: {f.detail}")
             if f.witness is not None:
                 claim = f.claim.get("error") and "an internal error" or \

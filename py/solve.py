@@ -62,10 +62,6 @@ def _models(ctl: clingo.Control, full: bool) -> list[list[clingo.Symbol]]:
     return models
 
 
-def _not_one(count: int) -> InternalError:
-    return InternalError(f"the knowledge base gave {count or 'no'} answer sets for this case; exactly one is required")
-
-
 def _checked(answer: Answer) -> Answer | InternalError:
     errors = sorted(a[0].string for a in answer.args("kb_error", 1))
     return InternalError("knowledge base error: " + "; ".join(errors)) if errors else answer
@@ -75,7 +71,8 @@ def solve(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None,
     """One validated case's answer set; InternalError unless there is exactly one, free of kb_error."""
     models = _models(ground(kb, case_symbols(case, kb.schema), readings, options=["--models=2"]), full)
     if len(models) != 1:
-        raise _not_one(len(models))
+        raise InternalError(f"the knowledge base gave {len(models) or 'no'} answer sets for this case; "
+                            "exactly one is required")
     answer = _checked(Answer((s.name, tuple(s.arguments)) for s in models[0]))
     if isinstance(answer, InternalError):
         raise answer
@@ -100,7 +97,7 @@ def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str
     if len(cases) > PER_CONTROL:
         return [answer for start in range(0, len(cases), PER_CONTROL)
                 for answer in solve_many(kb, cases[start:start + PER_CONTROL], readings, full)]
-    if len(cases) < 2:
+    if len(cases) < 2:  # alone, a case grounds faster in the plain rules than in the tagged ones
         return [_solved(kb, case, readings, full) for case in cases]
     program = kb.case_program
     ctl = clingo.Control(["--warn=none", "--models=2", *kb.reading_options(readings)])

@@ -63,7 +63,7 @@ def test_discordant_diagnostics_overlap_and_iv_prevails(report):
 def test_only_guards_and_other_readings_never_fire(report):
     dead = by_check(report, "dead_rule")
     assert dead, "the kb_error guards never trip"
-    assert {f.claim["kind"] for f in dead.values()} <= {"guard", "other_reading"}
+    assert {f.rule_kind for f in dead.values()} <= {"guard", "other_reading"}
 
 
 def test_every_criterion_can_decide(report):
@@ -124,7 +124,7 @@ def test_broken_copy_reports_the_gap(broken_report, broken_root):
 
 def test_broken_copy_reports_the_dead_rule(broken_report):
     dead = {f.detail: f for f in broken_report.findings if f.check == "dead_rule"}
-    assert any("primarily_over_sij), maybe)" in text and f.claim["kind"] == "dead" for text, f in dead.items())
+    assert any("primarily_over_sij), maybe)" in text and f.rule_kind == "dead" for text, f in dead.items())
 
 
 def test_cli_exits_1_on_a_contradiction(broken_root):
