@@ -18,6 +18,7 @@ from clingo import ast
 
 from . import decide
 from .knowledge import KnowledgeBase
+from .program import dependent, head_names
 from .qa import Search, _representatives
 
 DIFF = "common/qa_diff.lp"
@@ -50,36 +51,9 @@ class _Copy(ast.Transformer):
         return term
 
 
-def _atoms(node) -> list:
-    """Every atom (a Function, or each of a pool's) anywhere below an AST node."""
-    found = []
-
-    class Collect(ast.Transformer):
-        def visit_SymbolicAtom(self, atom):
-            symbol = atom.symbol
-            found.extend(symbol.arguments if symbol.ast_type == ast.ASTType.Pool else [symbol])
-            return atom
-
-    Collect()(node)
-    return [f for f in found if f.ast_type == ast.ASTType.Function]
-
-
 def reading_dependent(statements: list[ast.AST]) -> set[str]:
     """The predicates whose atoms can differ between readings: those that depend on chosen/2."""
-    depends: dict[str, set[str]] = {}
-    for stmt in statements:
-        if stmt.ast_type == ast.ASTType.Rule:
-            body = {f.name for lit in stmt.body for f in _atoms(lit)}
-            for head in _atoms(stmt.head):
-                depends.setdefault(head.name, set()).update(body)
-    dependent, changed = {"chosen"}, True
-    while changed:
-        changed = False
-        for head, body in depends.items():
-            if head not in dependent and body & dependent:
-                dependent.add(head)
-                changed = True
-    return dependent
+    return dependent(statements, {"chosen"})
 
 
 def rules_copies(kb: KnowledgeBase, base: dict[str, str], switched: dict[str, str]) -> list[ast.AST]:
@@ -87,16 +61,16 @@ def rules_copies(kb: KnowledgeBase, base: dict[str, str], switched: dict[str, st
     statements: list[ast.AST] = []
     ast.parse_files([str(p) for p in kb.rule_files],
                     lambda stmt: statements.append(stmt) if stmt.ast_type not in DROPPED else None)
-    dependent = reading_dependent(statements)
+    changing = reading_dependent(statements)
     defaults = {rid: r.default for rid, r in kb.readings.items()}
     program: list[ast.AST] = []
     for prefix, readings in (("a_", base), ("b_", {**base, **switched})):
-        copy = _Copy(prefix, dependent, {f"reading_{rid}": c for rid, c in {**defaults, **readings}.items()})
+        copy = _Copy(prefix, changing, {f"reading_{rid}": c for rid, c in {**defaults, **readings}.items()})
         for stmt in statements:
-            heads = {f.name for f in _atoms(stmt.head)} if stmt.ast_type == ast.ASTType.Rule else set()
-            if prefix == "a_" and not heads & dependent or heads & dependent:
-                program.append(copy(stmt) if heads & dependent else stmt)
-        for name in INTERFACE - dependent:  # what both copies share, under the names qa_diff.lp reads
+            heads = head_names(stmt) if stmt.ast_type == ast.ASTType.Rule else set()
+            if prefix == "a_" and not heads & changing or heads & changing:
+                program.append(copy(stmt) if heads & changing else stmt)
+        for name in INTERFACE - changing:  # what both copies share, under the names qa_diff.lp reads
             ast.parse_string(f"{prefix}{name}(X) :- {name}(X).", program.append)
     return program
 
