@@ -18,7 +18,7 @@ from clingo import ast
 
 from . import decide
 from .knowledge import KnowledgeBase
-from .program import dependent, head_names
+from .program import AtomRewriter, dependent, head_names
 from .qa import Search, _representatives
 
 DIFF = "common/qa_diff.lp"
@@ -26,20 +26,13 @@ INTERFACE = {"kind", "determination"}
 DROPPED = {ast.ASTType.Definition, ast.ASTType.ShowSignature, ast.ASTType.ShowTerm}
 
 
-class _Copy(ast.Transformer):
+class _Copy(AtomRewriter):
     """Renames a copy's reading-dependent atoms with a prefix and puts its readings in place of the constants."""
 
     def __init__(self, prefix: str, renamed: set[str], constants: dict[str, str]):
         self.prefix, self.renamed, self.constants = prefix, renamed, constants
 
-    def visit_SymbolicAtom(self, atom):
-        atom = atom.update(**self.visit_children(atom))
-        symbol = atom.symbol
-        if symbol.ast_type == ast.ASTType.Pool:  # p(a; b) is a pool of atoms
-            return atom.update(symbol=symbol.update(arguments=[self._renamed(f) for f in symbol.arguments]))
-        return atom.update(symbol=self._renamed(symbol))
-
-    def _renamed(self, function):
+    def rewrite(self, function):
         if function.ast_type == ast.ASTType.Function and function.name in self.renamed:
             return function.update(name=self.prefix + function.name)
         return function

@@ -68,29 +68,36 @@ def _closure(definitions: list[tuple[set[str], set[str]]], roots: set[str]) -> s
     return found
 
 
-class _Tag(ast.Transformer):
+class AtomRewriter(ast.Transformer):
+    """Rewrites every atom, each of a pool's too, with `rewrite(function)`."""
+
+    def visit_SymbolicAtom(self, atom):
+        atom = atom.update(**self.visit_children(atom))
+        symbol = atom.symbol
+        if symbol.ast_type == ast.ASTType.Pool:  # p(a; b) is a pool of atoms
+            return atom.update(symbol=symbol.update(arguments=[self.rewrite(f) for f in symbol.arguments]))
+        return atom.update(symbol=self.rewrite(symbol))
+
+    def rewrite(self, function):
+        return function
+
+
+class _Tag(AtomRewriter):
     """Puts the case variable first in every atom of a tagged predicate."""
 
     def __init__(self, tagged: set[str], variable):
         self.tagged, self.variable = tagged, variable
 
-    def visit_SymbolicAtom(self, atom):
-        atom = atom.update(**self.visit_children(atom))
-        symbol = atom.symbol
-        if symbol.ast_type == ast.ASTType.Pool:
-            return atom.update(symbol=symbol.update(arguments=[self._tagged(f) for f in symbol.arguments]))
-        return atom.update(symbol=self._tagged(symbol))
+    def rewrite(self, function):
+        if function.ast_type == ast.ASTType.Function and function.name in self.tagged:
+            return function.update(arguments=[self.variable, *function.arguments])
+        return function
 
     def visit_Variable(self, variable):
         if variable.name == self.variable.name:
             raise ValueError(f"{variable.location.begin.filename}:{variable.location.begin.line}: "
                              f"the rules use the variable {variable.name}, which tag_cases reserves")
         return variable
-
-    def _tagged(self, function):
-        if function.ast_type == ast.ASTType.Function and function.name in self.tagged:
-            return function.update(arguments=[self.variable, *function.arguments])
-        return function
 
 
 @dataclass(frozen=True)
