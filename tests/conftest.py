@@ -1,7 +1,8 @@
-"""Shared fixtures: the case files under tests/cases and the example cases."""
+"""Shared fixtures: the case files under tests/cases, the example cases, bench/reference.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -18,6 +19,14 @@ def case_files() -> list[Path]:
 
 def load_case_file(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_reference():
+    """bench/reference.py, the independent oracle and case generator (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_reference", ROOT / "bench" / "reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 import clingo
 import pytest
 from clingo import ast
+from conftest import load_reference
 from kbquery import CaseError, InternalError, decide, decide_many, knowledge_base
 from kbquery.knowledge import kb_root
 from kbquery.program import tag_cases
@@ -143,3 +144,16 @@ def test_tagging_reaches_every_atom_that_depends_on_a_case():
 def test_tagging_refuses_what_it_cannot_rewrite(text, message):
     with pytest.raises(ValueError, match=message):
         tag_cases(_parsed(text), {"q"})
+
+
+def test_random_cases_decide_together_as_alone():
+    """Generated cases (bench/reference.py's generator), in windows of every size up to 60."""
+    reference = load_reference()
+    rng = random.Random(30)
+    cases = [reference.random_case(rng) for _ in range(300)]
+    start = 0
+    while start < len(cases):
+        window = cases[start:start + rng.randint(1, 60)]
+        for case, result in zip(window, decide_many(window)):
+            assert result.to_dict() == decide(case).to_dict(), json.dumps(case)
+        start += len(window)

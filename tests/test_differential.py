@@ -15,7 +15,6 @@ skipped and nothing is allowed for.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import random
 from collections import Counter
@@ -24,20 +23,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from conftest import load_reference
 from kbquery import CaseError, decide, decide_many
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("bench_reference", ROOT / "bench" / "reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference = _load_reference()
+reference = load_reference()
 reference_decision = reference.reference_decision
 random_case = reference.random_case
 
