@@ -19,9 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kbquery import decide, decide_many
+from kbquery import decide, decide_many, knowledge_base
+from kbquery.case import validate
 from kbquery.explain import explain
 from kbquery.explain.text import render_text
+from kbquery.solve import PER_CONTROL, case_control, ground
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -76,6 +78,27 @@ def many_ms(items: list[dict], repeat: int, size: int = 200) -> float:
     return statistics.median(runs) * 1000
 
 
+def clingo_ms(cases: list[dict], repeat: int) -> tuple[float, float]:
+    """clingo's own time, without the Python around it, in ms: the rules grounded and solved with no
+    case facts (what one case alone costs at the least), and per case when PER_CONTROL cases share a
+    Control (the Control and the facts are made before the clock starts)."""
+    kb = knowledge_base()
+    runs = []
+    for _ in range(3 * repeat):
+        start = time.perf_counter()
+        ground(kb, []).solve()
+        runs.append(time.perf_counter() - start)
+    valid = [validate(case, kb.schema) for case in cases]
+    seconds = 0.0
+    for at in range(0, len(valid), PER_CONTROL):
+        ctl = case_control(kb, valid[at:at + PER_CONTROL])
+        start = time.perf_counter()
+        ctl.ground([("base", [])])
+        ctl.solve()
+        seconds += time.perf_counter() - start
+    return statistics.median(runs) * 1000, seconds / len(valid) * 1000
+
+
 def batch_run(cases_file: Path, out: Path, workers: int) -> tuple[float, int]:
     """Seconds for `kbquery batch` on the file, and the peak RSS (KiB) of its largest process."""
     out.unlink(missing_ok=True)
@@ -107,13 +130,14 @@ def differential(out: Path, seed: int, disagreements_dir: Path) -> tuple[int, in
     return compared, disagreeing
 
 
-def rows_speed(repeat: int, batch_size: int, big: int) -> list[tuple]:
+def rows_speed(repeat: int, batch_size: int, big: int, seed: int) -> list[tuple]:
     items = suite_cases()
     determination = median_ms(decide, items, repeat)
     many = many_ms(items, repeat)
     with_graph = median_ms(lambda c: render_text(explain(decide(c)).graph), items, repeat)
     with_why_not = median_ms(lambda c: explain(decide(c)).text(), items, repeat)
     cases = generated(max(batch_size, 2000))
+    alone, shared = clingo_ms(cases[:1000], repeat)
     ref_start = time.perf_counter()
     for case in cases:
         reference.reference_decision(case)
@@ -127,6 +151,10 @@ def rows_speed(repeat: int, batch_size: int, big: int) -> list[tuple]:
          f"{1000 / with_graph:.0f} cases/s", f"{with_graph / determination:.1f}"),
         ("... one at a time with graph, tree and why-not counterfactuals", f"{with_why_not:.2f} ms",
          f"{1000 / with_why_not:.0f} cases/s", f"{with_why_not / determination:.1f}"),
+        ("clingo alone for one case: the rules grounded and solved with no case facts (median)",
+         f"{alone:.2f} ms", f"{1000 / alone:.0f} cases/s at most", f"{alone / determination:.2f}"),
+        (f"clingo alone for 1000 generated cases, {PER_CONTROL} to a Control: grounding and solving, per case",
+         f"{shared:.2f} ms", f"{2000 / shared:.0f} cases/s at most on 2 cores", f"{shared / determination:.2f}"),
         ("reference evaluator (plain Python), per case", f"{reference_ms:.3f} ms", f"{1000 / reference_ms:.0f} cases/s",
          f"{reference_ms / determination:.3f}"),
     ]
@@ -146,15 +174,15 @@ def rows_speed(repeat: int, batch_size: int, big: int) -> list[tuple]:
                  ("`kbquery CASE.json` for one case (wall)", f"{cli:.0f} ms", "", f"{cli / import_clingo:.1f}")]
         # One large batch gives the peak memory and, checked against the reference, the differential.
         path = Path(tmp) / "big.jsonl"
-        rng = random.Random(big)
+        rng = random.Random(seed)
         with path.open("w") as f:
             for _ in range(big):
                 f.write(json.dumps(reference.random_case(rng)) + "\n")
         seconds, peak = batch_run(path, out, 2)
         rows.append((f"peak memory of one batch process, {big} generated cases, 2 workers", f"{peak / 1024:.0f} MB",
                      f"{big / seconds:.0f} cases/s", ""))
-        compared, disagreeing = differential(out, big, ROOT / "bench" / "disagreements")
-    rows.append((f"differential: kbquery batch against the reference on those {compared} cases",
+        compared, disagreeing = differential(out, seed, ROOT / "bench" / "disagreements")
+    rows.append((f"differential: kbquery batch against the reference on those {compared} cases (seed {seed})",
                  f"{disagreeing} disagreements", "", "" if not disagreeing else "case files in bench/disagreements/"))
     return rows
 
@@ -170,12 +198,14 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=int, default=None,
                         help="generated cases in the large batch, for peak memory and the differential "
                              "(default 1000000, 20000 with --quick)")
+    parser.add_argument("--seed", type=int, default=1000000,
+                        help="the large batch's generator seed: another seed, other cases for the differential")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 7
     big = args.cases or (20000 if args.quick else 1000000)
     started = time.perf_counter()
-    rows = rows_speed(repeat, 1000 if args.quick else 4000, big)
+    rows = rows_speed(repeat, 1000 if args.quick else 4000, big, args.seed)
     text = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}, "
             f"{len(suite_cases())} suite cases for the in-process figures, median of {repeat} warm runs each; "
             f"ratios are to the determination alone (or to `import clingo`). Took {time.perf_counter() - started:.0f} s.\n\n"

@@ -86,6 +86,20 @@ def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full
         return e
 
 
+def case_control(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None) -> clingo.Control:
+    """A Control holding the rules tagged by case (kb.case_program) and each case's facts, not yet grounded."""
+    ctl = clingo.Control(["--warn=none", "--models=2", *kb.reading_options(readings)])
+    with ast.ProgramBuilder(ctl) as builder:
+        for statement in kb.case_program.statements:
+            builder.add(statement)
+    with ctl.backend() as backend:
+        for number, case in enumerate(cases):
+            backend.add_rule([backend.add_atom(clingo.Function(CASE, [clingo.Number(number)]))])
+            for sym in case_symbols(case, kb.schema, number):
+                backend.add_rule([backend.add_atom(sym)])
+    return ctl
+
+
 def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None,
                full: bool = False) -> list[Answer | InternalError]:
     """Each validated case's answer set (as `solve` gives it), all grounded in one Control.
@@ -100,15 +114,7 @@ def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str
     if len(cases) < 2:  # alone, a case grounds faster in the plain rules than in the tagged ones
         return [_solved(kb, case, readings, full) for case in cases]
     program = kb.case_program
-    ctl = clingo.Control(["--warn=none", "--models=2", *kb.reading_options(readings)])
-    with ast.ProgramBuilder(ctl) as builder:
-        for statement in program.statements:
-            builder.add(statement)
-    with ctl.backend() as backend:
-        for number, case in enumerate(cases):
-            backend.add_rule([backend.add_atom(clingo.Function(CASE, [clingo.Number(number)]))])
-            for sym in case_symbols(case, kb.schema, number):
-                backend.add_rule([backend.add_atom(sym)])
+    ctl = case_control(kb, cases, readings)
     ctl.ground([("base", [])])
     models = _models(ctl, full)
     if len(models) != 1:  # the cases' answer sets multiply: find out case by case
