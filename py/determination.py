@@ -67,7 +67,8 @@ class Determination:
 
     @property
     def unmet(self) -> list[str]:
-        return [c.id for c in self.criteria if c.status == "not_met"]
+        """The not-met criteria the determination rests on (determination.lp's unmet/1), in outline order."""
+        return sorted((c.string for (c,) in self.answer.args("unmet", 1)), key=clause_order)
 
     def _repr_html_(self) -> str:
         """Jupyter: the criteria as a table with status colours (kbquery.notebook.criteria_html)."""
