@@ -19,8 +19,6 @@ from .facts import INPUTS
 from .program import CaseProgram, tag_cases
 from .symbols import is_name
 
-DEFAULT_POLICY = "MC.CP.MP.166"
-
 
 def kb_root() -> Path:
     return Path(str(resources.files("kbquery.kb")))
@@ -28,6 +26,21 @@ def kb_root() -> Path:
 
 def policies(root: Path | None = None) -> list[str]:
     return sorted(p.name for p in (root or kb_root()).iterdir() if (p / "policy.json").is_file())
+
+
+def default_policy(root: Path | None = None) -> str:
+    """The policy a case that names none is decided under: the one whose policy.json says "default": true."""
+    root = root or kb_root()
+    marked = [name for name in policies(root)
+              if json.loads((root / name / "policy.json").read_text(encoding="utf-8")).get("default") is True]
+    if len(marked) != 1:
+        raise UnknownPolicy(f"exactly one policy under {root} must say \"default\": true in its policy.json "
+                            f"(found {len(marked)}: {', '.join(marked) or 'none'})")
+    return marked[0]
+
+
+class UnknownPolicy(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -39,8 +52,7 @@ class Reading:
     default: str
 
 
-class UnknownPolicy(ValueError):
-    pass
+DEFAULT_POLICY = default_policy()
 
 
 class KnowledgeBase:
@@ -55,6 +67,10 @@ class KnowledgeBase:
         self.meta = json.loads((folder / "policy.json").read_text(encoding="utf-8"))
         self.id = self.meta["id"]
         self.revision = self.meta["revision"]
+        self.title = self.meta.get("title", "")
+        self.source = self.meta.get("source", "")
+        # A policy encoded from a restatement (not the verbatim text) says so: a short notice, or absent.
+        self.restatement = self.meta.get("restatement")
         self.rule_files = [(folder / name).resolve() for name in self.meta["rules"]]
         self.schema = json.loads((folder / self.meta["schema"]).read_text(encoding="utf-8"))
         self.program = "\n".join(p.read_text(encoding="utf-8") for p in self.rule_files)
