@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import clingo
@@ -21,9 +22,12 @@ def _roman(text: str) -> int | None:
 
 
 def clause_order(cid: str) -> tuple:
-    """Outline order of clause ids: I.A < I.G.1.a < II.A < IV < V.C.1 < VI."""
+    """Outline order of clause ids, Roman or Arabic: I.A < I.G.1.a < II.A < IV < V.C.1 < VI;
+    1 < 1.1 < 1.5 < 1a.1 < 1b.3 < 2.4."""
     head, *rest = cid.split(".")
-    return (_roman(head) or 0, *[(int(p), "") if p.isdigit() else (0, p) for p in rest])
+    arabic = re.fullmatch(r"(\d+)([a-z]*)", head)
+    first = (int(arabic[1]), arabic[2]) if arabic else (_roman(head) or 0, "")
+    return (first, *[(int(p), "") if p.isdigit() else (0, p) for p in rest])
 
 
 def node_id(sym: clingo.Symbol) -> str:
