@@ -80,15 +80,18 @@ def positive_diagnostic_response(proc: dict, baseline_scale) -> int:
     """I.G.2.a and its Note, II.A, IV; reading diagnostic_documentation=day_of_and_following_window:
     a pre-injection score on the day, a post-injection score on the injection day, one on a later
     day within 14 days, every score in [day, day + 14] at least 75% relief, on the baseline scale.
-    A pre-injection score of 0 leaves relief undefined: no relief is shown (not met)."""
+    A pre-injection score of 0 leaves relief undefined: no relief is shown (not met).
+    Reading attributable_relief=given_alone_only: the injection must have been given without other
+    lumbosacral injections in its session, or its relief is not the SIJ injection's (I.G.1.c)."""
+    alone = _neg(_bool(proc.get("other_lumbosacral_injections_same_session")))
     pain = proc.get("pain")
     if pain is None:
-        return UNKNOWN
+        return min(alone, UNKNOWN)
     scale = _same_scale(pain.get("scale"), baseline_scale)
     before = pain.get("before")
     after = pain.get("after")
     if after is None:
-        return min(scale, UNKNOWN)
+        return min(alone, scale, UNKNOWN)
     day = _D(proc["date"])
     end = day + timedelta(days=14)
     same_day = following = False
@@ -112,7 +115,7 @@ def positive_diagnostic_response(proc: dict, baseline_scale) -> int:
     else:
         # relief >= 75%  <=>  (before - s) / before >= 3/4  <=>  4 (before - s) >= 3 before
         relief = MET if all(4 * (before - s) >= 3 * before for s in window) else NOT_MET
-    return min(scale, documented, relief)
+    return min(alone, scale, documented, relief)
 
 
 def sustained_fifty(series, start: date) -> int:
@@ -239,8 +242,18 @@ def _crit_guidance(req, member):
 _RANK = {c: i for i, c in enumerate(ORDER)}
 
 
-def _result(determination, kind, status):
-    unmet = [c for c, v in status.items() if v == NOT_MET]
+# The criteria nested in another: the branches of I.G and the rationales of V.C.
+_PARENT = {"I.G.1.a": "I.G", "I.G.1.b": "I.G", "I.G.1.c": "I.G", "I.G.2.a": "I.G", "I.G.2.b": "I.G",
+           "V.C.1": "V.C", "V.C.2": "V.C", "V.C.3": "V.C"}
+
+
+def _result(determination, kind, status, governing):
+    """`unmet`: the not-met criteria a denial rests on: a governing one, or one nested in a
+    governing criterion that is itself not met (a failed alternative of a met V.C is not)."""
+    unmet = []
+    if determination == "not_medically_necessary":
+        unmet = [c for c, v in status.items() if v == NOT_MET and (
+            c in governing or (_PARENT.get(c) in governing and status.get(_PARENT[c]) == NOT_MET))]
     unmet.sort(key=_RANK.__getitem__)
     return {"determination": determination, "request_kind": kind, "unmet": unmet}
 
@@ -395,7 +408,7 @@ def reference_decision(case: dict) -> dict:
         determination = "case_by_case_review"  # V: considered on a case-by-case basis
     else:
         determination = "medically_necessary"
-    return _result(determination, kind, s)
+    return _result(determination, kind, s, governing)
 
 
 def _crit_IG1c(diagnostics):
@@ -455,7 +468,8 @@ def _unclassified_IG_IV(purpose, sij, guidance, same_session, baseline_scale):
 
 
 def _given_on_requested_side(given, requested):
-    """V.C.3 'in the same location': the proximate injection covered the requested side(s)."""
+    """Reading same_site: every joint requested was injected by the earlier injection (a bilateral
+    one injected both): III.D's same site as the initial injection, V.C.3's same location."""
     if given is None or requested is None:
         return UNKNOWN
     if given == requested or given == "bilateral":
@@ -475,8 +489,7 @@ def _crit_IIID(req, therapeutics, rdate):
     therapeutic SIJ injections at that site in the last 12 months (reading same_site: the
     requested injection not counted; one dated exactly 12 months before is outside)."""
     side = req.get("side")
-    same = UNKNOWN if side is None or therapeutics[0].get("side") is None else (
-        MET if side == therapeutics[0].get("side") else NOT_MET)
+    same = _given_on_requested_side(therapeutics[0].get("side"), side)
     recent = [p.get("side") for p in therapeutics if add_months(_D(p["date"]), 12) > rdate]
 
     def fewer_than_four(site):
