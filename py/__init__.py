@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .case import CaseError, parse, validate
+from .case import CaseError, case_document, parse, validate
 from .determination import Determination
 from .determination import read as _read
 from .knowledge import DEFAULT_POLICY, KnowledgeBase, knowledge_base
@@ -36,21 +36,38 @@ def decide_many(cases: Sequence[Any], *, readings: dict[str, str] | None = None,
                 kb: KnowledgeBase | None = None) -> list[Determination | CaseError | InternalError]:
     """Decide many cases at once, in input order: each a Determination, or the error that case raised.
 
-    The valid cases of each policy are grounded and solved together (kbquery.solve.solve_many),
-    which costs a fraction per case of deciding them one by one."""
+    Each item is a bare case or a suite case file (kbquery.case.case_document); a suite file's
+    own readings apply, each of `readings` taking the place of the file's for that clause.
+    The valid cases of each policy and readings are grounded and solved together
+    (kbquery.solve.solve_many), which costs a fraction per case of deciding them one by one."""
     results: list = [None] * len(cases)
-    members: dict[KnowledgeBase, list[tuple[int, dict]]] = {}
-    for i, case in enumerate(cases):
+    members: dict[tuple[KnowledgeBase, tuple], list[tuple[int, dict]]] = {}
+    for i, document in enumerate(cases):
         try:
-            policy_kb = kb or _policy(case)
-            members.setdefault(policy_kb, []).append((i, validate(case, policy_kb.schema)))
+            case, own, within = case_document(document)
+            try:
+                policy_kb = kb or _policy(case)
+                valid = validate(case, policy_kb.schema)
+            except CaseError as e:  # paths within the file, where a suite file holds the case under "case"
+                raise e.within(within) if within else e from None
+            chosen = {**_own_readings(policy_kb, own), **(readings or {})}
+            members.setdefault((policy_kb, tuple(sorted(chosen.items()))), []).append((i, valid))
         except CaseError as e:
             results[i] = e
-    for policy_kb, valid in members.items():
-        answers = solve_many(policy_kb, [case for _, case in valid], readings)
+    for (policy_kb, chosen), valid in members.items():
+        answers = solve_many(policy_kb, [case for _, case in valid], dict(chosen))
         for (i, case), answer in zip(valid, answers):
-            results[i] = answer if isinstance(answer, InternalError) else _read(answer, policy_kb, case, readings)
+            results[i] = answer if isinstance(answer, InternalError) else _read(answer, policy_kb, case, dict(chosen))
     return results
+
+
+def _own_readings(kb: KnowledgeBase, own: dict[str, str] | None) -> dict[str, str]:
+    """A case file's own readings, checked against the register: a bad one is the file's error."""
+    try:
+        kb.reading_options(own)
+    except ValueError as e:
+        raise CaseError([("readings", str(e))]) from None
+    return own or {}
 
 
 def _policy(case: Any) -> KnowledgeBase:

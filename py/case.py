@@ -165,3 +165,24 @@ def validate(case: Any, schema: dict) -> dict:
     if dates:
         raise CaseError(dates)
     return case
+
+
+SUITE_KEYS = ("description", "case", "readings", "expect")
+
+
+def case_document(document: Any) -> tuple[Any, dict[str, str] | None, str]:
+    """(case, readings, within) of a document: a bare case is its own case, with no readings; a
+    suite case file ({"description", "case", "readings"?, "expect"}, as under tests/cases), told
+    apart by a top-level "case" object beside "expect", holds its case under "case" (`within`,
+    which prefixes the case's error paths) and the readings its expectations were written under.
+    The one place that knows both forms: every command reads case files through it."""
+    if not (isinstance(document, dict) and isinstance(document.get("case"), dict) and "expect" in document):
+        return document, None, ""
+    errors = [(key, f"unknown key {key!r} in a suite case file; allowed here: {', '.join(SUITE_KEYS)}")
+              for key in document if key not in SUITE_KEYS]
+    readings = document.get("readings") or {}
+    if not (isinstance(readings, dict) and all(isinstance(v, str) for v in readings.values())):
+        errors.append(("readings", "an object of reading ids and choices, e.g. {\"bilateral_injection\": \"one_injection\"}"))
+    if errors:
+        raise CaseError(errors)
+    return document["case"], readings, "case"

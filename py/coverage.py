@@ -23,12 +23,14 @@ import click
 
 from . import CaseError, InternalError, decide
 from .case import subschema, walk, with_values
-from .determination import clause_order
+from .determination import Determination, clause_order
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
 from .symbols import path_text, symbol_path, text_path
 
 STATUSES = ("met", "not_met", "unknown")
 EXIT_MISSING = 1
+EXIT_NO_CASES = 2
+SHOW_SKIPPED = 20  # files named when none could be decided; the rest are counted
 DEFAULT_MAX_TRIES = 500  # single-field changes per criterion: an exhaustive search takes minutes
 
 
@@ -37,14 +39,19 @@ class Decided:
     """One case file and how it decides under its own readings."""
 
     path: Path
-    spec: dict
+    case: dict  # as validated (a suite case file's "case")
+    readings: dict[str, str]  # as applied (a suite case file's own)
     determination: str
     statuses: dict[str, str]  # only the criteria the case evaluates
     named: dict[str, set]  # criterion -> paths its failing reasons or `missing` name
 
 
-def decide_spec(spec: dict, path: Path) -> Decided:
-    d = decide(spec["case"], readings=spec.get("readings"))
+def decide_document(document: dict, path: Path) -> Decided:
+    """A case file's content decided: a bare case, or a suite case file under its own readings."""
+    return decided(decide(document), path)
+
+
+def decided(d: Determination, path: Path) -> Decided:
     named: dict[str, set] = defaultdict(set)
     leaves = defaultdict(set)
     for cid, leaf in d.answer.args("reason", 2):
@@ -54,7 +61,7 @@ def decide_spec(spec: dict, path: Path) -> Decided:
             named[cid].add(symbol_path(field))
     for cid, paths in d.missing.items():
         named[cid].update(map(text_path, paths))
-    return Decided(path, spec, d.determination, {c.id: c.status for c in d.criteria}, dict(named))
+    return Decided(path, d.case, d.readings, d.determination, {c.id: c.status for c in d.criteria}, dict(named))
 
 
 def load_folder(folder: Path) -> tuple[list[Decided], list[dict]]:
@@ -62,8 +69,7 @@ def load_folder(folder: Path) -> tuple[list[Decided], list[dict]]:
     decided, skipped = [], []
     for path in sorted(folder.rglob("*.json")):
         try:
-            spec = json.loads(path.read_text(encoding="utf-8"))
-            decided.append(decide_spec(spec, path))
+            decided.append(decide_document(json.loads(path.read_text(encoding="utf-8")), path))
         except (OSError, ValueError, KeyError, TypeError, InternalError) as e:  # CaseError is a ValueError
             skipped.append({"file": str(path), "error": f"{type(e).__name__}: {e}"})
     return decided, skipped
@@ -181,13 +187,13 @@ def candidates(sources: list[Decided], cid: str, schema: dict) -> Iterator[tuple
     switches), then every other field of every source."""
     for source in sources:
         for path in named_fields(source, cid):
-            for change, case in field_mutations(source.spec["case"], schema, path, named=True):
+            for change, case in field_mutations(source.case, schema, path, named=True):
                 yield source, change, case
     for source in sources:
         named = named_fields(source, cid)
-        for path, _, _ in walk(source.spec["case"], schema):
+        for path, _, _ in walk(source.case, schema):
             if path and path[0] != "case_id" and path not in named:
-                for change, case in field_mutations(source.spec["case"], schema, path, named=False):
+                for change, case in field_mutations(source.case, schema, path, named=False):
                     yield source, change, case
 
 
@@ -197,11 +203,11 @@ class Decider:
     def __init__(self):
         self.seen: dict[str, Decided | None] = {}
 
-    def __call__(self, spec: dict, path: Path) -> Decided | None:
-        key = json.dumps([spec["case"], spec.get("readings")], sort_keys=True)
+    def __call__(self, case: dict, readings: dict[str, str], path: Path) -> Decided | None:
+        key = json.dumps([case, readings], sort_keys=True)
         if key not in self.seen:
             try:
-                self.seen[key] = decide_spec(spec, path)
+                self.seen[key] = decided(decide(case, readings=readings), path)
             except (CaseError, ValueError, InternalError):  # the mutation made an invalid case
                 self.seen[key] = None
         return self.seen[key]
@@ -217,7 +223,7 @@ def construct_partner(cases: list[Decided], cid: str, schema: dict, decider: Dec
         if max_tries and tried >= max_tries:
             return None, tried, False
         tried += 1
-        partner = decider({**source.spec, "case": case}, source.path)
+        partner = decider(case, source.readings, source.path)
         if partner and is_mcdc_pair(source, partner, cid):
             return (source, partner, change), tried, True
     return None, tried, True
@@ -225,15 +231,15 @@ def construct_partner(cases: list[Decided], cid: str, schema: dict, decider: Dec
 
 def partner_file(source: Decided, partner: Decided, cid: str, change: str) -> dict:
     """The partner as a case file, its `expect` read from the decision."""
-    d = decide(partner.spec["case"], readings=partner.spec.get("readings"))
-    case_id = f"mcdc-{cid}-{source.spec['case'].get('case_id', source.path.stem)}"[:200]  # the schema's maxLength
-    case = {**partner.spec["case"], "case_id": case_id}
+    d = decide(partner.case, readings=partner.readings)
+    case_id = f"mcdc-{cid}-{source.case.get('case_id', source.path.stem)}"[:200]  # the schema's maxLength
+    case = {**partner.case, "case_id": case_id}
     spec = {"description": f"Generated for the MC/DC pair of {cid}: {source.path} with {change}, so that only {cid} "
                            f"changes status ({source.statuses[cid]} -> {partner.statuses[cid]}) and the determination "
                            f"flips ({source.determination} -> {partner.determination}).",
             "case": case}
-    if partner.spec.get("readings"):
-        spec["readings"] = partner.spec["readings"]
+    if partner.readings:
+        spec["readings"] = partner.readings
     spec["expect"] = {"determination": d.determination, "request_kind": d.request_kind, "unmet": d.unmet,
                       "missing": d.missing, "statuses": {c.id: c.status for c in d.criteria}}
     return spec
@@ -359,16 +365,29 @@ def coverage_command(folder, fmt, write_to, max_tries, fail_on_missing, policy):
     that differ in that criterion's status alone and decide differently. Lists what is missing.
     Files that cannot be decided are listed and left out.
 
+    A file is a bare case (as under examples/) or a suite case file holding one under "case"
+    beside its "expect" (as under tests/cases), decided under its own "readings".
+
     Exit status: 0; with --fail-on-missing, 1 when the FOLDER lacks any MC/DC pair (whatever
-    --write-missing wrote elsewhere).
+    --write-missing wrote elsewhere); 2 when no file of the FOLDER could be decided.
 
     \b
     Example:
       kbquery coverage tests/cases
+      kbquery coverage examples
       kbquery coverage tests/cases --format json --fail-on-missing
       kbquery coverage tests/cases --write-missing /tmp/mcdc
     """
     report = coverage(folder, policy, write_to, max_tries)
+    if not report["cases"]:  # a report on nothing would read as a folder that covers nothing
+        skipped = report["skipped"]
+        why = f"{len(skipped)} *.json files, none a valid case" if skipped else "it holds no *.json file"
+        click.echo(f"kbquery coverage: no case file under {folder} could be decided ({why})", err=True)
+        for s in skipped[:SHOW_SKIPPED]:
+            click.echo(f"  {s['file']}: {s['error']}", err=True)
+        if len(skipped) > SHOW_SKIPPED:
+            click.echo(f"  ... and {len(skipped) - SHOW_SKIPPED} more", err=True)
+        sys.exit(EXIT_NO_CASES)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:

@@ -34,6 +34,7 @@ from typing import Any
 from . import decide as _decide
 from . import decide_many as _decide_many
 from . import knowledge_base
+from .case import case_document
 from .determination import Determination
 
 STATUS_WORD = {"met": "met", "not_met": "not met", "unknown": "unknown"}
@@ -79,16 +80,16 @@ class Case:
     (7, None)
     """
 
-    def __init__(self, data: Mapping, name: str | None = None):
-        data = dict(data)
-        if "case" in data and "request" not in data:  # a test file: {"case": ..., "expect": ...}
-            data = dict(data["case"])
-        self.data = copy.deepcopy(data)
+    def __init__(self, data: Mapping, name: str | None = None, readings: dict[str, str] | None = None):
+        case, own, _ = case_document(dict(data))  # a bare case, or a suite case file holding one
+        self.data = copy.deepcopy(dict(case))
+        self.readings = {**(own or {}), **(readings or {})}  # a suite case file's own, kept with its case
         self.name = name or self.data.get("case_id", "case")
 
     @classmethod
     def load(cls, path: str | Path) -> Case:
-        """A case from a JSON file (a bare case, or a test file holding one under "case")."""
+        """A case from a JSON file (a bare case, or a suite case file holding one under "case", whose
+        readings then apply to it)."""
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def get(self, path: str, default: Any = None) -> Any:
@@ -118,15 +119,15 @@ class Case:
         data = copy.deepcopy(self.data)
         for path, value in {**(changes or {}), **kw}.items():
             _set(data, _keys(path), _json(value), path)
-        return Case(data, self.name)
+        return Case(data, self.name, self.readings)
 
     def apply(self, counterfactual) -> Case:
         """The case with a counterfactual's changes made (``explain(d).counterfactuals[i]``)."""
-        return Case(counterfactual.apply(self.data), self.name)
+        return Case(counterfactual.apply(self.data), self.name, self.readings)
 
     def decide(self, readings: dict[str, str] | None = None) -> Determination:
-        """``kbquery.decide`` on this case."""
-        return _decide(self.data, readings=readings)
+        """``kbquery.decide`` on this case (under its file's readings, each of `readings` replacing one)."""
+        return _decide(self.data, readings={**self.readings, **(readings or {})})
 
     def explain(self, readings: dict[str, str] | None = None, collapse_met: bool = False):
         """The Explanation (graph, text, counterfactuals) of this case's determination."""
@@ -228,7 +229,13 @@ def decide_many(cases: Iterable | Mapping, readings: dict[str, str] | None = Non
 
 def _decided(cases: list[Case], readings: dict[str, str] | None) -> list[Determination]:
     """The cases decided together (kbquery.decide_many); the first that cannot be raises its error."""
-    results = _decide_many([c.data for c in cases], readings=readings)
+    groups: dict[tuple, list[int]] = {}  # one decide_many per set of readings (a suite file may bring its own)
+    for i, c in enumerate(cases):
+        groups.setdefault(tuple(sorted({**c.readings, **(readings or {})}.items())), []).append(i)
+    results: list = [None] * len(cases)
+    for chosen, members in groups.items():
+        for i, result in zip(members, _decide_many([cases[i].data for i in members], readings=dict(chosen))):
+            results[i] = result
     for result in results:
         if isinstance(result, Exception):
             raise result

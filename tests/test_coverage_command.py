@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CASES
-from kbquery.coverage import coverage, coverage_command, decide_spec, field_mutations, is_mcdc_pair, ordered_criteria
+from kbquery.coverage import coverage, coverage_command, decide_document, field_mutations, is_mcdc_pair, ordered_criteria
 from kbquery.knowledge import knowledge_base
 
 
@@ -101,7 +101,7 @@ def test_no_pair_when_the_determination_does_not_flip(tmp_path, example_case):
 
 
 def test_is_mcdc_pair_needs_c_alone_to_change_and_the_determination_to_flip(example_case):
-    decided = {name: decide_spec({"case": variant(example_case, change)}, Path(name)) for name, change in VARIANTS.items()}
+    decided = {name: decide_document(variant(example_case, change), Path(name)) for name, change in VARIANTS.items()}
     assert is_mcdc_pair(decided["all-met"], decided["ie-not-met"], "I.E")
     assert is_mcdc_pair(decided["ie-unknown"], decided["all-met"], "I.E")
     assert not is_mcdc_pair(decided["all-met"], decided["ie-not-met"], "I.A")  # I.A is met in both
@@ -178,8 +178,8 @@ def test_write_missing_constructs_a_real_mcdc_pair(tmp_path, example_case):
     assert {"description", "case", "expect"} <= spec.keys()
     assert "MC/DC pair of I.E" in spec["description"]
     # decided again, the new file and its source differ in I.E alone and decide differently
-    source = decide_spec(json.loads((folder / "all-met.json").read_text()), folder / "all-met.json")
-    partner = decide_spec(spec, out / "mcdc-I.E.json")
+    source = decide_document(json.loads((folder / "all-met.json").read_text()), folder / "all-met.json")
+    partner = decide_document(spec, out / "mcdc-I.E.json")
     assert is_mcdc_pair(source, partner, "I.E")
     assert spec["expect"]["determination"] == partner.determination != "medically_necessary"
     assert spec["expect"]["statuses"] == partner.statuses
@@ -219,3 +219,36 @@ def test_a_parent_criterion_pairs_through_its_parts():
     """I.G changes only with one of its parts, and V.C.1 only with V.C: relatives may move together."""
     assert criterion(project_report(), "I.G")["mcdc_pair"] is not None
     assert criterion(project_report(), "V.C.1")["mcdc_pair"] is not None
+
+
+def test_examples_folder_of_bare_cases_is_decided():
+    result = run(Path(__file__).parent.parent / "examples", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["cases"] == 2 and report["skipped"] == []
+
+
+def test_bare_and_suite_case_files_mix_and_suite_readings_apply(tmp_path, example_case):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    bilateral_case = variant(example_case, bilateral)
+    (folder / "bare.json").write_text(json.dumps(bilateral_case))
+    suite = {"description": "one injection", "case": bilateral_case,
+             "readings": {"bilateral_injection": "one_injection"}, "expect": {}}
+    (folder / "suite.json").write_text(json.dumps(suite))
+    report = coverage(folder)
+    assert report["cases"] == 2 and report["skipped"] == []
+    assert {k: criterion(report, "I.A")[k] for k in ("met", "not_met")} == {"met": 1, "not_met": 1}
+
+
+@pytest.mark.parametrize("files", [{}, {"bad.json": '{"case_id": "x"}', "notes.json": "[]"}])
+def test_a_folder_with_nothing_decidable_is_an_error(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = run(tmp_path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"kbquery coverage: no case file under {tmp_path} could be decided" in result.stderr
+    assert ("it holds no *.json file" if not files else "2 *.json files, none a valid case") in result.stderr
+    for name in files:
+        assert f"{tmp_path / name}: CaseError:" in result.stderr
