@@ -13,6 +13,9 @@ import functools
 import json
 from pathlib import Path
 
+import click
+
+from kbquery import formats
 from kbquery.determination import Determination
 
 from . import render
@@ -81,8 +84,13 @@ class Explanation:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
 
     def write(self, path: str | Path, fmt: str | None = None) -> None:
-        fmt = fmt or Path(path).suffix.lstrip(".")
-        Path(path).write_bytes(self.render(fmt))
+        """Write the explanation into a file, in the format its extension names (.txt, .json, .dot,
+        .svg, .png, .html); a `fmt` given must agree with the extension. Written whole or not at all."""
+        fmt = formats.choose(path, fmt)
+        data = self.render(fmt)
+        if fmt == "text":  # a file holds no terminal colours
+            data = click.unstyle(data.decode()).encode()
+        formats.write_whole(path, data)
 
     def _repr_svg_(self) -> str:
         return self.render("svg").decode()

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from . import CaseError, InternalError, decide
+from . import CaseError, InternalError, decide, formats
 from .case import parse
 from .coverage import coverage_command
 from .knowledge import DEFAULT_POLICY, knowledge_base, policies
@@ -17,6 +17,7 @@ from .report import text as text_report
 EXPLAIN_FORMATS = ("dot", "svg", "png", "html")
 EXIT_INVALID = 2
 EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 class DefaultGroup(click.Group):
@@ -26,6 +27,12 @@ class DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["decide", *args]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C: the shell's status for SIGINT, no traceback, no "Aborted!"
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 def _readings(ctx, param, values) -> dict[str, str]:
@@ -69,58 +76,108 @@ def main():
 @click.argument("case", type=click.File("rb"))
 @click.option("--format", "fmt", type=click.Choice(["json", "text", *EXPLAIN_FORMATS]), default=None,
               help="json (the default on a pipe) or text (the default on a terminal); with --explain also "
-                   "dot, svg, png or html.")
+                   "dot, svg, png or html. With -o, the default is the one the file's extension names.")
 @click.option("--explain", is_flag=True, help="Explain: the justification graph, why not, and what would change it.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of standard output.")
+              help="Write to this file instead of standard output, in the format its extension names "
+                   "(.json, .txt; with --explain also .dot, .svg, .png, .html).")
 @click.option("--collapse-met", is_flag=True, help="Fold the branches that are met, so a large graph stays readable.")
 @reading_option
 def decide_command(case, fmt, explain, output, collapse_met, readings):
     """Decide one CASE (a JSON file, or - for standard input).
 
-    Exit status: 0 for any determination, 2 for a case that is not valid input
-    (each offending path is named), 1 for an internal failure.
+    CASE is a bare case, or a suite case file ({"description", "case", "readings", "expect"},
+    as under tests/cases): its case is decided under its own readings, each --reading given
+    here taking the place of the file's for that clause.
+
+    Exit status: 0 for any determination, 2 for a case that is not valid input (each offending
+    path is named) or a usage error, 1 for an internal failure, 130 when interrupted.
 
     \b
     Example:
       kbquery decide examples/initial-diagnostic.json --format json
       cat case.json | kbquery - --format text
       kbquery examples/initial-diagnostic.json --explain
-      kbquery examples/initial-diagnostic.json --explain --format svg -o out.svg
+      kbquery examples/initial-diagnostic.json --explain -o out.svg
     """
-    if fmt in EXPLAIN_FORMATS and not explain:
-        raise click.BadParameter(f"{fmt} needs --explain", param_hint="--format")
-    fmt = fmt or ("text" if explain or sys.stdout.isatty() else "json")
+    fmt = _output_format(fmt, explain, output)
+    if output and (problem := formats.folder_problem(output)):  # before any work, and nothing written
+        _fail(f"cannot write {output}: {problem}", EXIT_INVALID)
     try:
         determination = decide(parse(case.read()), readings=readings)
     except CaseError as e:
         for path, message in e.errors:
             click.echo(f"invalid case: {path or '(case)'}: {message}", err=True)
+        if e.more:
+            click.echo(e.more_line(), err=True)
         sys.exit(EXIT_INVALID)
     except ValueError as e:  # a reading the register does not offer
         raise click.BadParameter(str(e), param_hint="--reading") from None
     except InternalError as e:
         click.echo(f"internal error: {e}", err=True)
         sys.exit(EXIT_INTERNAL)
+    from_file = {k: v for k, v in determination.readings.items() if readings.get(k) != v}
+    if from_file:  # a suite case file's own readings: said, since they change what is decided
+        click.echo("readings from the case file: " + ", ".join(f"{k}={v}" for k, v in sorted(from_file.items())),
+                   err=True)
     if explain:
         from .explain import explain as explain_determination  # networkx and Graphviz only when asked
 
         explanation = explain_determination(determination, collapse_met)
         if output:
-            explanation.write(output, fmt)
+            _write(output, lambda: explanation.write(output, fmt))
         elif fmt == "text":
-            click.echo(explanation.text(), nl=False, color=None)
-        elif fmt in ("svg", "png"):
-            click.get_binary_stream("stdout").write(explanation.render(fmt))
+            _echo_text(explanation.text())
         else:
-            click.echo(explanation.render(fmt).decode())
+            _echo_bytes(explanation.render(fmt) + (b"" if fmt in ("svg", "png") else b"\n"))
         return
-    rendered = json.dumps(determination.to_dict(), indent=2, ensure_ascii=False) if fmt == "json" else text_report(determination)
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(rendered + ("\n" if fmt == "json" else ""))
+    if fmt == "json":
+        data = (json.dumps(determination.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
+        if output:
+            _write(output, lambda: formats.write_whole(output, data))
+        else:
+            _echo_bytes(data)
+    elif output:
+        _write(output, lambda: formats.write_whole(output, text_report(determination).encode()))
     else:
-        click.echo(rendered, nl=fmt == "json")
+        _echo_text(text_report(determination))
+
+
+def _output_format(fmt: str | None, explain: bool, output: str | None) -> str:
+    """The format asked for, else the one the output file's extension names, else the default
+    (text with --explain or on a terminal, JSON otherwise); a contradiction is a usage error."""
+    if output:
+        try:
+            fmt = formats.choose(output, fmt, default=fmt)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--format") from None
+    if fmt in EXPLAIN_FORMATS and not explain:
+        raise click.BadParameter(f"{fmt} needs --explain", param_hint="--format")
+    return fmt or ("text" if explain or (sys.stdout.isatty() and not output) else "json")
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"kbquery: {message}", err=True)
+    sys.exit(status)
+
+
+def _write(output: str, write) -> None:
+    try:
+        write()
+    except OSError as e:  # permissions, a full disk: one line, and write_whole left nothing behind
+        _fail(f"cannot write {output}: {e.strerror or e}", EXIT_INVALID)
+
+
+def _echo_text(text: str) -> None:
+    """Text for people, as this console can show it (a cp1252 or ASCII console gets ASCII trees)."""
+    click.echo(formats.for_console(text, getattr(sys.stdout, "encoding", None)), nl=False, color=None)
+
+
+def _echo_bytes(data: bytes) -> None:
+    """A file format (JSON, DOT, SVG, PNG, HTML) as its own bytes, whatever the console's encoding."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 @main.command()
@@ -250,6 +307,13 @@ def batch_command(source, output, workers, explain, resume, scheduler, readings)
     """Decide every case of SOURCE (a JSONL file, one case a line, or a folder of case files)
     into a JSONL file: one line for every input line, in input order; an invalid case becomes an
     error record with its line number and the validation errors. A summary counts the outcomes.
+    Lines end at "\n" only (JSON Lines), each read as UTF-8. OUTPUT.manifest.json records what
+    the output is made from, and --resume refuses to continue it from another input or readings.
+
+    Exit status: 0 when every line was decided, 3 when the run completed but some lines were not
+    valid cases (each has its error record), 1 when some line hit an internal failure, 2 for a
+    usage error (an existing output without --resume, a --resume that does not match, an
+    unreachable --dask scheduler), 130 when interrupted (the records written so far are whole).
 
     \b
     Example:
@@ -266,18 +330,16 @@ def batch_command(source, output, workers, explain, resume, scheduler, readings)
             knowledge_base().reading_options(readings)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--reading") from None
-    client = cluster = None
-    if scheduler:
-        from distributed import Client, LocalCluster
-
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
-        client = Client(cluster or scheduler)
+    client, cluster = _dask_client(scheduler, workers) if scheduler else (None, None)
     try:
         summary = batch.run(Path(source), Path(output), workers=workers, readings=readings or None,
                             explain=explain, resume=resume, client=client)
     except (FileExistsError, ValueError) as e:
         raise click.UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {batch.written(Path(output))} records written whole to {output}; "
+                   "run the same command with --resume to continue", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if client is not None:
             client.close()
@@ -285,3 +347,25 @@ def batch_command(source, output, workers, explain, resume, scheduler, readings)
             cluster.close()
     outcomes = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.to_dict()["outcomes"].items())
     click.echo(f"{summary.total} cases ({summary.resumed_from} from an earlier run): {outcomes}")
+    if summary.counts["internal"]:
+        sys.exit(EXIT_INTERNAL)
+    if summary.counts["invalid_case"]:
+        sys.exit(EXIT_SOME_INVALID)
+
+
+EXIT_SOME_INVALID = 3  # batch: completed, but some lines were not valid cases
+
+
+def _dask_client(scheduler: str, workers: int):
+    """(client, local cluster or None); an address that is malformed or does not answer: one line, exit 2."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise click.UsageError("--dask needs Dask: pip install -e '.[dask]'") from None
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) \
+            if scheduler == "local" else None
+        return Client(cluster or scheduler), cluster
+    except (OSError, ValueError, TypeError) as e:  # the connect timeout is Dask's distributed.comm.timeouts.connect
+        click.echo(f"kbquery batch: cannot use the Dask scheduler {scheduler!r}: {e}", err=True)
+        sys.exit(EXIT_INVALID)

@@ -195,3 +195,190 @@ def test_an_integral_float_is_the_integer(tmp_path, example_case):
     example_case["pain"]["score"] = 3.0  # JSON Schema counts 3.0 as an integer; it grades mild
     out = json.loads(run([write(tmp_path, example_case)]).output)
     assert out["unmet"] == ["I.B"]
+
+
+# --- output files: the format their extension names, written whole or not at all ----------------
+
+EXPLAIN_FILES = {  # extension -> what the file must start with (or hold)
+    "svg": lambda b: b"<svg" in b[:400],
+    "png": lambda b: b.startswith(b"\x89PNG"),
+    "dot": lambda b: b.lstrip().startswith((b"digraph", b"strict digraph")),
+    "json": lambda b: "why_not" in json.loads(b),
+    "html": lambda b: b"<html" in b[:400].lower(),
+    "txt": lambda b: b.startswith(b"MEDICALLY NECESSARY") and b"\x1b[" not in b,  # no terminal colours in a file
+}
+
+
+@pytest.mark.parametrize("suffix", EXPLAIN_FILES)
+def test_explain_output_format_follows_the_extension(tmp_path, example_case, suffix):
+    out = tmp_path / f"out.{suffix}"
+    result = run([write(tmp_path, example_case), "--explain", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert EXPLAIN_FILES[suffix](out.read_bytes())
+
+
+def test_output_format_without_explain_follows_the_extension(tmp_path, example_case):
+    case = write(tmp_path, example_case)
+    assert run([case, "-o", str(tmp_path / "out.txt")]).exit_code == 0
+    assert (tmp_path / "out.txt").read_text().startswith("Case example-initial-diagnostic: MEDICALLY NECESSARY")
+    assert run([case, "-o", str(tmp_path / "out.json")]).exit_code == 0
+    assert json.loads((tmp_path / "out.json").read_text())["determination"] == "medically_necessary"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--explain", "--format", "text", "-o", "out.svg"], "'text' contradicts the extension of"),
+    (["--explain", "--format", "svg", "-o", "out.png"], "'svg' contradicts the extension of"),
+    (["--format", "text", "-o", "out.json"], "'text' contradicts the extension of"),
+    (["-o", "out.svg"], "svg needs --explain"),
+])
+def test_a_format_that_contradicts_the_extension_is_a_usage_error(tmp_path, example_case, args, message):
+    case = write(tmp_path, example_case)
+    args = [str(tmp_path / a) if a.startswith("out.") else a for a in args]
+    result = run([case, *args])
+    assert result.exit_code == 2
+    assert message in result.output and "--format" in result.output
+    assert not list(tmp_path.glob("out.*"))  # nothing written
+
+
+def test_an_explicit_format_names_a_file_without_a_known_extension(tmp_path, example_case):
+    out = tmp_path / "graph.gv"
+    assert run([write(tmp_path, example_case), "--explain", "--format", "dot", "-o", str(out)]).exit_code == 0
+    assert out.read_text().lstrip().startswith(("digraph", "strict digraph"))
+
+
+def test_explanation_write_picks_the_format_from_the_extension(tmp_path, example_case):
+    from kbquery import decide
+    from kbquery.explain import explain
+
+    e = explain(decide(example_case))
+    e.write(tmp_path / "out.svg")
+    assert b"<svg" in (tmp_path / "out.svg").read_bytes()[:400]
+    with pytest.raises(ValueError, match="contradicts the extension"):
+        e.write(tmp_path / "other.svg", "text")
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        e.write(tmp_path / "out.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.svg"]  # nothing else written, no temporary left
+
+
+@pytest.mark.parametrize("explain", [[], ["--explain"]])
+def test_output_into_a_missing_folder_is_one_clear_line(tmp_path, example_case, explain):
+    missing = tmp_path / "no" / "such"
+    result = run([write(tmp_path, example_case), *explain, "-o", str(missing / "out.json")])
+    assert result.exit_code == 2
+    assert result.output == f"kbquery: cannot write {missing / 'out.json'}: the folder {missing} does not exist\n"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_invalid_case_leaves_the_output_file_as_it_was(tmp_path, example_case):
+    out = tmp_path / "out.json"
+    out.write_text("earlier\n")
+    del example_case["request"]
+    assert run([write(tmp_path, example_case), "-o", str(out)]).exit_code == 2
+    assert out.read_text() == "earlier\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# --- consoles that cannot show the tree, and Ctrl-C ----------------------------------------------
+
+def kbquery(*args, encoding="utf-8", **kw):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("kbquery")
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    return subprocess.run([str(script), *map(str, args)], capture_output=True, env=env, timeout=120, **kw)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_explain_on_a_console_that_cannot_show_the_tree(tmp_path, example_case, encoding):
+    example_case["conservative_therapy"]["end_date"] = "2025-11-20"  # not met: why not and what would change it
+    done = kbquery(write(tmp_path, example_case), "--explain", encoding=encoding)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"Traceback" not in done.stderr
+    text = done.stdout.decode(encoding)
+    assert text.startswith("NOT MEDICALLY NECESSARY")
+    assert "`- x section I" in text and "|- + request: initial diagnostic" in text and "|  |- . request.code = 27096" in text
+    assert "What would change it" in text and " -> " in text
+    assert not any(c in text for c in "✓✗├└─│→")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_text_and_json_on_a_console_that_cannot_show_them(tmp_path, example_case, encoding):
+    example_case["case_id"] = "Zoë ✓ 😀"
+    case = write(tmp_path, example_case)
+    text = kbquery(case, "--format", "text", encoding=encoding)
+    assert text.returncode == 0 and b"Traceback" not in text.stderr
+    assert "MEDICALLY NECESSARY" in text.stdout.decode(encoding)
+    data = kbquery(case, "--format", "json", encoding=encoding)  # JSON is UTF-8 whatever the console
+    assert data.returncode == 0 and json.loads(data.stdout.decode("utf-8"))["case_id"] == "Zoë ✓ 😀"
+
+
+def test_sigint_exits_130_quietly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    if not Path("/proc/self/syscall").exists():
+        pytest.skip("needs Linux's /proc to see the process wait on its input")
+    script = Path(sys.executable).with_name("kbquery")
+    process = subprocess.Popen([str(script), "-", "--explain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until it waits in read(0, ...) on the case: started, in the command
+        fields = Path(f"/proc/{process.pid}/syscall").read_text().split()
+        if fields[:2] == ["0", "0x0"]:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err == b"" and out == b""
+
+
+# --- suite case files decide like bare ones --------------------------------------------------------
+
+def test_a_suite_case_file_decides_under_its_own_readings():
+    from conftest import CASES
+
+    path = CASES / "I" / "I.A" / "I.A-bilateral-one-injection-reading-met.json"
+    result = CliRunner().invoke(main, [str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["determination"] == "medically_necessary"
+    assert result.stderr == "readings from the case file: bilateral_injection=one_injection\n"
+    switched = CliRunner().invoke(main, [str(path), "--reading", "bilateral_injection=two_injections"])
+    assert json.loads(switched.stdout)["unmet"] == ["I.A"]  # a --reading here wins
+    assert switched.stderr == ""
+
+
+def test_every_suite_case_file_decides_on_the_command_line_as_it_expects():
+    from conftest import case_files, load_case_file
+
+    for path in case_files():
+        result = run([str(path), "--format", "json"])
+        assert result.exit_code == 0, f"{path}: {result.output}"
+        out = json.loads(result.stdout)
+        expect = load_case_file(path)["expect"]
+        assert (out["determination"], out["unmet"], out["missing"]) == (
+            expect["determination"], expect.get("unmet", []), expect.get("missing", {})), path
+
+
+def test_errors_in_a_suite_case_file_name_their_path_in_the_file(tmp_path, example_case):
+    example_case["pain"]["radiculopaty"] = True
+    suite = {"description": "x", "case": example_case, "readings": {"nope": "x"}, "expect": {}}
+    result = run([write(tmp_path, suite)])
+    assert result.exit_code == 2
+    assert "invalid case: case.pain.radiculopaty: unknown key 'radiculopaty'" in result.output
+    del example_case["pain"]["radiculopaty"]
+    result = run([write(tmp_path, {**suite, "note": 1})])
+    assert result.exit_code == 2
+    assert "invalid case: note: unknown key 'note' in a suite case file" in result.output
+    result = run([write(tmp_path, suite)])
+    assert result.exit_code == 2
+    assert "invalid case: readings: unknown reading 'nope'" in result.output
+    # "case" without "expect" is not a suite file: a bare case with an unknown key
+    assert "case: unknown key 'case'" in run([write(tmp_path, {"case": example_case})]).output
