@@ -36,6 +36,16 @@ def node_id(sym: clingo.Symbol) -> str:
 
 
 def render(sym: clingo.Symbol) -> str:
+    """A say/3 argument as text. Besides values and paths, two presentation terms:
+    count(N, Singular, Plural) reads "1 month" or "2 months"; decimal(N, Places) is N / 10**Places."""
+    if sym.match("count", 3):
+        n, one, many = sym.arguments
+        return f"{n.number} {one.string if n.number == 1 else many.string}"
+    if sym.match("decimal", 2):
+        n, places = (a.number for a in sym.arguments)
+        whole, part = divmod(abs(n), 10 ** places)
+        digits = f"{part:0{places}d}".rstrip("0")
+        return ("-" if n < 0 else "") + str(whole) + (f".{digits}" if digits else "")
     if sym.type == clingo.SymbolType.Function and sym.name == "" and sym.arguments and all(
         a.type in (clingo.SymbolType.Function, clingo.SymbolType.Number) for a in sym.arguments
     ) and sym.arguments[0].type == clingo.SymbolType.Function and not sym.arguments[0].arguments:

@@ -391,7 +391,7 @@ def criteria_html(d: Determination) -> str:
             f'{html.escape(d.policy["id"])} ({html.escape(d.policy["revision"])})</div>')
     rows = [_tr([_cell(h, header=True) for h in ("criterion", "status", "policy text", "why / what is missing")])]
     for c in d.criteria:
-        why = [html.escape(r) for r in c.reasons] if c.status == "not_met" else []
+        why = [html.escape(("not met: " if c.status == "unknown" else "") + r) for r in c.reasons]
         why += [f"missing: <code>{html.escape(p)}</code>" for p in d.missing.get(c.id, [])]
         status = _badge(STATUS_WORD[c.status], STATUS_FILL[c.status], STATUS_INK[c.status])
         rows.append(_tr([_cell(f"<b>{html.escape(c.id)}</b>", "white-space:nowrap"), _cell(status),

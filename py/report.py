@@ -21,7 +21,8 @@ def text(d: Determination, width: int = 100) -> str:
         lines.append("Criteria:")
     for c in d.criteria:
         lines.append(f"  {_MARK[c.status]}{c.id:<8} " + textwrap.shorten(c.text, width - 20, placeholder=" ..."))
-        lines += [wrap(f"- {r}", " " * 18) for r in c.reasons]
+        # An unknown criterion's reasons are branches that failed while another is still open.
+        lines += [wrap(f"- {'not met: ' if c.status == 'unknown' else ''}{r}", " " * 18) for r in c.reasons]
         if c.id in d.missing:
             lines.append(wrap("missing: " + ", ".join(d.missing[c.id]), " " * 18))
     if d.warnings:
