@@ -1,15 +1,24 @@
 """Batch determinations: streaming, in input order, resumable, on local processes or a Dask cluster.
 
 Every input line (or case file of a folder) gives exactly one output line, in input order:
-the determination, or an error record with the line number and what was wrong. Memory stays
-flat: input is read a window at a time and only a bounded number of windows is in flight.
+the determination, or an error record with the line number and what was wrong. Input is JSON
+Lines: bytes split on "\\n" alone, so that record N is line N whatever a line holds (a raw CR is
+JSON whitespace), each line read as strict UTF-8 by itself. Memory stays flat: input is read a
+window at a time and only a bounded number of windows is in flight.
+
+Beside the output, OUTPUT.manifest.json says what it is made from (the input's sha256, the
+readings, the policy and its kb_digest); `--resume` continues only the same run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
+import os
+import signal
 import sys
+import threading
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -17,24 +26,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import CaseError, InternalError, decide_many
-from .case import parse
+from .case import MAX_BYTES, case_id_of, parse
+from .knowledge import knowledge_base
 
 WINDOW = 200  # cases per task, grounded together: large enough to amortise the rules, small enough to stream
 RECYCLE_AFTER = 10  # tasks (2,000 cases) per worker process
+MANIFEST_KEYS = ("input_sha256", "policy", "kb_digest", "readings", "explain")  # what a resumed run must share
 
 
-def read_items(source: Path) -> Iterator[tuple[int, str, str]]:
-    """(line number, where it came from, text) for each line of a JSONL file or each file of a folder."""
+def read_items(source: Path) -> Iterator[tuple[int, str, bytes]]:
+    """(line number, where it came from, bytes) for each line of a JSONL file or each file of a folder."""
     if source.is_dir():
-        for number, path in enumerate(sorted(source.rglob("*.json")), 1):
-            yield number, str(path.relative_to(source)), path.read_text(encoding="utf-8", errors="replace")
+        for number, path in enumerate(_case_files(source), 1):
+            yield number, str(path.relative_to(source)), path.read_bytes()
     else:
-        with source.open(encoding="utf-8", errors="replace") as lines:
+        with source.open("rb") as lines:  # binary: lines end at b"\n" and nowhere else
             for number, line in enumerate(lines, 1):
-                yield number, f"line {number}", line
+                line = line.removesuffix(b"\n").removesuffix(b"\r")
+                # a line past the limit is refused by its size: no need to carry all of it to a worker
+                yield number, f"line {number}", line[: MAX_BYTES + 1]
 
 
-def decide_window(items: list[tuple[int, str, str]], readings: dict | None, explain: bool) -> list[str]:
+def _case_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.json"))
+
+
+def decide_window(items: list[tuple[int, str, str | bytes]], readings: dict | None, explain: bool) -> list[str]:
     """One output line per item, in order, never raising: the cases are read, then decided together."""
     records: list[dict] = []
     cases: list[tuple[dict, dict]] = []  # (record, case) for each case that could be read
@@ -43,9 +60,12 @@ def decide_window(items: list[tuple[int, str, str]], readings: dict | None, expl
         try:
             if not text.strip():
                 raise CaseError([("", "empty line: no case")])
-            cases.append((record, parse(text)))
+            document = parse(text)
+            if case_id_of(document):  # for an error record; a determination carries its own
+                record["case_id"] = case_id_of(document)
+            cases.append((record, document))
         except CaseError as e:
-            record["error"] = _invalid(e)
+            _refused(record, e)
         records.append(record)
     for (record, _), result in zip(cases, decide_many([case for _, case in cases], readings=readings)):
         try:
@@ -57,14 +77,20 @@ def decide_window(items: list[tuple[int, str, str]], readings: dict | None, expl
 
                 record["explanation"] = json.loads(explanation(result).to_json())
         except CaseError as e:
-            record["error"] = _invalid(e)
+            _refused(record, e)
         except InternalError as e:
             record["error"] = {"kind": "internal", "message": str(e)}
     return [json.dumps(record, ensure_ascii=False) for record in records]
 
 
-def _invalid(error: CaseError) -> dict:
-    return {"kind": "invalid_case", "errors": [{"path": p, "message": m} for p, m in error.errors]}
+def _refused(record: dict, error: CaseError) -> None:
+    """An invalid case's record: its case_id when readable, the first errors and how many more."""
+    case_id = record.get("case_id") or error.case_id
+    if case_id:
+        record["case_id"] = case_id
+    record["error"] = {"kind": "invalid_case", "errors": [{"path": p, "message": m} for p, m in error.errors]}
+    if error.more:
+        record["error"]["more_errors"] = error.more
 
 
 def _windows(items: Iterator, size: int) -> Iterator[list]:
@@ -92,6 +118,55 @@ class Summary:
         return {"total": self.total, "resumed_from": self.resumed_from, "outcomes": dict(sorted(self.counts.items()))}
 
 
+def manifest_path(output: Path) -> Path:
+    return output.with_name(output.name + ".manifest.json")
+
+
+def _survey(source: Path) -> tuple[int, str | None]:
+    """(number of items, sha256 of the input) in one pass; a stream (a pipe) has no digest ahead of time."""
+    h = hashlib.sha256()
+    if source.is_dir():
+        files = _case_files(source)
+        for path in files:
+            h.update(str(path.relative_to(source)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        return len(files), h.hexdigest()
+    if not source.is_file():
+        return 0, None
+    lines, last = 0, b"\n"
+    with source.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n"), h.hexdigest()  # a last line without "\n" is a line
+
+
+def _manifest(source: Path, digest: str | None, readings: dict | None, explain: bool) -> dict:
+    kb = knowledge_base()
+    return {"input": str(source), "input_sha256": digest, "policy": kb.id, "kb_digest": kb.digest,
+            "readings": {rid: (readings or {}).get(rid, r.default) for rid, r in kb.readings.items()},
+            "explain": explain}
+
+
+def _check_resumable(output: Path, now: dict) -> None:
+    """Refuse to continue an output made from another input, readings, policy or knowledge base."""
+    path = manifest_path(output)
+    if now["input_sha256"] is None:
+        raise ValueError(f"cannot resume from {now['input']}: only a file or folder can be checked to be the same input")
+    try:
+        then = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"cannot resume {output}: {path} is missing, so nothing says what it was made from; "
+                         f"remove {output} to start again") from None
+    for key in MANIFEST_KEYS:
+        was, now_ = then.get(key), now[key]
+        if was != now_:
+            if key == "readings" and isinstance(was, dict):
+                was, now_ = ({k: v for k, v in d.items() if was.get(k) != now_.get(k)} for d in (was, now_))
+            raise ValueError(f"cannot resume {output}: it was made with {key} {was}, this run has {now_}; "
+                             f"remove {output} and {path.name} to start again, or write to another file")
+
+
 def _resume(output: Path, summary: Summary) -> int:
     """Lines already written whole (a torn last line is cut off); they are counted, not redone."""
     done = 0
@@ -110,15 +185,67 @@ def _resume(output: Path, summary: Summary) -> int:
     return done
 
 
+def written(output: Path) -> int:
+    """How many records an output holds whole."""
+    with output.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
+class _Interruption:
+    """SIGINT asks the run to stop once the window being written is whole; a second one stops it at once."""
+
+    def __init__(self):
+        self.asked = False
+        self.previous = None
+
+    def __enter__(self):
+        # Only the main thread can handle signals; a run started with SIGINT ignored (`&` in a script) keeps it so.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            self.previous = signal.signal(signal.SIGINT, self._ask)
+        return self
+
+    def _ask(self, signum, frame):
+        self.asked = True
+        signal.signal(signal.SIGINT, self.previous)
+
+    def check(self):
+        if self.asked:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _worker_start() -> None:
+    """In each worker: Ctrl-C reaches the whole process group, but the parent decides what stops;
+    and the worker exits when its parent is gone, even after a kill -9 that left it no time to say so."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    multiprocessing.parent_process().join()  # the parent's sentinel: readable once the parent has exited
+    os._exit(1)
+
+
 def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None = None, explain: bool = False,
         resume: bool = False, client=None, progress: bool | None = None) -> Summary:
-    """Decide every item of `source` into `output`. `client`: a dask.distributed Client, else local processes."""
+    """Decide every item of `source` into `output`. `client`: a dask.distributed Client, else local processes.
+
+    Raises FileExistsError for an output that exists without `resume`, ValueError for one that
+    another run made, and KeyboardInterrupt on SIGINT once the records decided so far are written whole."""
     summary = Summary()
     if output.exists() and not resume:
         raise FileExistsError(f"{output} exists: pass --resume to continue it, or remove it")
-    done = _resume(output, summary) if output.exists() else 0
-    summary.resumed_from = done
-    total = sum(1 for _ in read_items(source)) if source.is_file() or source.is_dir() else None
+    total, digest = _survey(source)
+    manifest = _manifest(source, digest, readings, explain)
+    if output.exists():
+        _check_resumable(output, manifest)
+        summary.resumed_from = done = _resume(output, summary)
+    else:
+        done = 0
+        manifest_path(output).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     items = (item for item in read_items(source) if item[0] > done)
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
@@ -126,12 +253,13 @@ def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None =
     # Workers are replaced now and then, so that nothing a long run accumulates in a process
     # (clingo's symbol table never shrinks) can grow without bound.
     executor = None if client is not None else ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=RECYCLE_AFTER)
+        workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=RECYCLE_AFTER,
+        initializer=_worker_start)
     submit = client.submit if client is not None else executor.submit
     in_flight: deque = deque()
     try:
-        with output.open("a", encoding="utf-8") as out, tqdm(total=total, initial=done, unit="case",
-                                                             disable=not show, smoothing=0.1) as bar:
+        with _Interruption() as interruption, output.open("a", encoding="utf-8") as out, \
+                tqdm(total=total or None, initial=done, unit="case", disable=not show, smoothing=0.1) as bar:
             def drain_one():
                 lines = in_flight.popleft().result()
                 out.write("\n".join(lines) + "\n")
@@ -139,8 +267,10 @@ def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None =
                 for line in lines:
                     summary.counts[outcome(json.loads(line))] += 1
                 bar.update(len(lines))
+                interruption.check()  # here, between windows, every record written is whole
 
             for window in _windows(items, WINDOW):
+                interruption.check()
                 in_flight.append(submit(decide_window, window, readings, explain))
                 if len(in_flight) >= 2 * max(workers, 1):
                     drain_one()

@@ -4,12 +4,22 @@ Every error names the offending path. Unknown keys are errors, a null is an abse
 and the schema's own annotations say which dates must come in which order:
 ``x-reference-date`` (no date of the case after it) and ``x-date-order`` (pairs of paths,
 ``[]`` standing for each item of a list, whose dates must not be reversed).
+
+What JSON can say but a case cannot is refused too, by path: a key given twice (JSON would keep
+one of the values silently), a number that is not finite (NaN, Infinity, 1e400), a lone
+surrogate (not Unicode text, so not writable as UTF-8). At most MAX_ERRORS errors are kept
+per case, the rest counted, and no message echoes a large value whole.
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
 import json
+import math
+import re
+import reprlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,25 +28,136 @@ import jsonschema_rs
 from .symbols import path_text
 
 MAX_BYTES = 5_000_000
+MAX_ERRORS = 20  # errors reported per case; the rest are only counted
+MAX_CASE_ID = 200  # the longest case_id shown beside an error (the schema's own limit)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 60
+_SHOW.maxlong = 40
+_SHOW.maxlist = _SHOW.maxdict = 4
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: short (repr escapes what is not printable, surrogates too)."""
+    return _SHOW.repr(value)
 
 
 class CaseError(ValueError):
-    """A case that is not valid input; ``errors`` lists (path, message) pairs."""
+    """A case that is not valid input; ``errors`` lists (path, message) pairs, the first
+    MAX_ERRORS of them, ``more`` counts the rest, ``case_id`` is the case's when it was readable."""
 
-    def __init__(self, errors: list[tuple[str, str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{path or '(case)'}: {msg}" for path, msg in errors))
+    def __init__(self, errors: list[tuple[str, str]], more: int = 0, case_id: str | None = None):
+        self.errors = errors[:MAX_ERRORS]
+        self.more = more + len(errors) - len(self.errors)
+        self.case_id = case_id
+        super().__init__("; ".join([f"{path or '(case)'}: {msg}" for path, msg in self.errors]
+                                   + ([self.more_line()] if self.more else [])))
+
+    def more_line(self) -> str:
+        return f"... and {self.more} more errors"
+
+    def within(self, prefix: str) -> CaseError:
+        """The same error with every path inside `prefix` (a case held under a key of a larger document)."""
+        inside = [(f"{prefix}.{p}" if p and not p.startswith("[") else prefix + p, m) for p, m in self.errors]
+        return CaseError(inside, self.more, self.case_id)
+
+
+def _first(errors: Iterable[tuple[tuple, str]], case_id: str | None = None) -> CaseError | None:
+    """The first MAX_ERRORS errors in path order, and the count of the others, in bounded memory."""
+    count = 0
+
+    def counted():
+        nonlocal count
+        for error in errors:
+            count += 1
+            yield error
+
+    first = heapq.nsmallest(MAX_ERRORS, counted(), key=_order)
+    return CaseError([(_path(p), m) for p, m in first], count - len(first), case_id) if first else None
+
+
+def _order(error: tuple[tuple, str]) -> tuple:
+    path, message = error
+    return [(isinstance(p, str), p) for p in path], message
+
+
+def _path(path: tuple) -> str:
+    """The dotted path, with any key too long to be the schema's shortened (an unknown key can be huge)."""
+    return path_text(tuple(_shown(p)[1:-1] if isinstance(p, str) and (len(p) > 60 or _SURROGATE.search(p)) else p
+                           for p in path))
+
+
+class _Repeated(dict):
+    """A JSON object that gave some keys more than once (``repeated``); json kept the last value."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        obj = _Repeated(obj)
+        obj.repeated = sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+    return obj
+
+
+def _int(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:  # beyond Python's limit on digits: as unreadable as 1e400
+        return math.inf
+
+
+def _unsound(value: Any) -> Iterator[tuple[tuple, str]]:
+    """What JSON can say but a case cannot: repeated keys, numbers that are not finite, lone surrogates."""
+    stack = [((), value)]  # no recursion: nesting is as deep as the JSON parser allowed
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key in getattr(value, "repeated", ()):
+                yield path + (key,), f"key {_shown(key)} is given more than once"
+            for key, item in value.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    yield path + (key,), "the key holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text"
+                else:
+                    stack.append((path + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((path + (i,), item) for i, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield path, "not a finite number (NaN, Infinity, or too large to read)"
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            yield path, f"{_shown(value)} holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text"
+
+
+def case_id_of(case: Any) -> str | None:
+    """The case's case_id, when it can be shown beside an error: a short string of Unicode text."""
+    case_id = case.get("case_id") if isinstance(case, dict) else None
+    ok = isinstance(case_id, str) and 0 < len(case_id) <= MAX_CASE_ID and not _SURROGATE.search(case_id)
+    return case_id if ok else None
 
 
 def parse(text: str | bytes) -> Any:
+    """A case from JSON text (bytes are UTF-8, a leading byte order mark ignored), or CaseError."""
     if len(text) > MAX_BYTES:
         raise CaseError([("", f"the case is larger than the limit of {MAX_BYTES} bytes")])
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise CaseError([("", f"not UTF-8 text: byte {e.object[e.start]:#04x} at offset {e.start}")]) from None
+    if not text.strip():
+        raise CaseError([("", "empty input: no case")])
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_object, parse_int=_int)
     except json.JSONDecodeError as e:
         raise CaseError([("", f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}")]) from None
-    except (UnicodeDecodeError, RecursionError) as e:
-        raise CaseError([("", f"unreadable JSON: {type(e).__name__}")]) from None
+    except RecursionError:
+        raise CaseError([("", "nested too deeply")]) from None
+    error = _first(_unsound(value), case_id_of(value))
+    if error:
+        raise error
+    return value
 
 
 def without_nulls(value: Any) -> Any:
@@ -73,21 +194,22 @@ def _pattern_matches(case: Any, pattern: str) -> Iterator[tuple[tuple, Any]]:
     return iter(found)
 
 
-def _date_errors(case: dict, schema: dict) -> list[tuple[str, str]]:
-    errors = []
+def _date_errors(case: dict, schema: dict) -> Iterator[tuple[tuple, str]]:
+    """Dates out of order, each pair of dates once (an x-date-order pair may restate the reference date's rule)."""
+    told: set[frozenset] = set()
     reference = schema.get("x-reference-date")
     if reference:
         ref_path, ref = next(_pattern_matches(case, reference))
         for path, value, sub in walk(case, schema):
             if sub.get("format") == "date" and path != ref_path and value > ref:
-                errors.append((path_text(path), f"date {value} is after {reference} {ref}"))
+                told.add(frozenset((path, ref_path)))
+                yield path, f"date {value} is after {reference} {ref}"
     for earlier, later in schema.get("x-date-order", []):
         firsts = dict(_pattern_matches(case, earlier))
         for path, value in _pattern_matches(case, later):
             anchor = next((p for p in firsts if _same_items(p, path)), None)
-            if anchor is not None and value < firsts[anchor]:
-                errors.append((path_text(path), f"date {value} is before {path_text(anchor)} {firsts[anchor]}"))
-    return errors
+            if anchor is not None and value < firsts[anchor] and frozenset((path, anchor)) not in told:
+                yield path, f"date {value} is before {path_text(anchor)} {firsts[anchor]}"
 
 
 def _same_items(earlier: tuple, later: tuple) -> bool:
@@ -115,27 +237,46 @@ def subschema(schema: dict, path: tuple) -> dict:
     return schema
 
 
-def _describe(error, schema: dict) -> list[tuple[str, str]]:
-    """An error as (dotted path, message); the message says what is wrong without echoing a huge value."""
-    where = tuple(error.instance_path)
-    path, kind, value = path_text(where), error.kind, error.instance
+def _oversized(value: Any, schema: dict, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
+    """Lists longer than the schema allows. Refused before their items are looked at: validating
+    the items too gives an error per item (300,000 bad items were 300,002 errors and seconds)."""
+    if isinstance(value, list):
+        limit = schema.get("maxItems")
+        if limit is not None and len(value) > limit:
+            yield path, f"{len(value)} items; the limit is {limit}"
+            return
+        for i, item in enumerate(value):
+            yield from _oversized(item, schema.get("items", {}), path + (i,))
+    elif isinstance(value, dict):  # only the schema's own keys: the depth stays the schema's
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                yield from _oversized(value[key], sub, path + (key,))
+
+
+def _describe(error, schema: dict) -> list[tuple[tuple, str]]:
+    """An error as (path, message); the message says what is wrong without echoing a large value."""
+    path, kind, value = tuple(error.instance_path), error.kind, error.instance
     if kind.name == "additionalProperties":
-        allowed = sorted(subschema(schema, where).get("properties", {}))
-        return [(path_text(where + (k,)), f"unknown key {k!r}; allowed here: {', '.join(allowed)}")
+        allowed = sorted(subschema(schema, path).get("properties", {}))
+        return [(path + (k,), f"unknown key {_shown(k)}; allowed here: {', '.join(allowed)}")
                 for k in sorted(kind.unexpected)]
     if kind.name == "required":
-        return [(path_text(where + (kind.property,)), "required field is missing")]
+        return [(path + (kind.property,), "required field is missing")]
     if kind.name == "format":
-        return [(path, f"{value!r} is not a calendar date YYYY-MM-DD")]
-    if kind.name in ("maxItems", "maxLength"):
-        unit = "items" if kind.name == "maxItems" else "characters"
-        return [(path, f"{len(value)} {unit}; the limit is {kind.limit}")]
+        return [(path, f"{_shown(value)} is not a calendar date YYYY-MM-DD")]
+    if kind.name == "pattern" and subschema(schema, path).get("format") == "date":
+        return []  # the format error says it (the pattern only restates the format for other validators)
+    if kind.name == "maxLength":
+        return [(path, f"{len(value)} characters; the limit is {kind.limit}")]
     if kind.name == "type":
-        return [(path, f"{value!r} is not of type {' or '.join(map(repr, kind.types))}")]
+        return [(path, f"{_shown(value)} is not of type {' or '.join(map(repr, kind.types))}")]
     if kind.name == "enum":
-        return [(path, f"{value!r} is not one of {kind.options}")]
+        return [(path, f"{_shown(value)} is not one of {kind.options}")]
+    if kind.name in ("minimum", "maximum"):
+        return [(path, f"{_shown(value)} is {'less' if kind.name == 'minimum' else 'greater'} than the "
+                       f"{kind.name} of {kind.limit}")]
     message = error.message
-    return [(path, message if len(message) < 300 else message[:300] + "...")]
+    return [(path, message if len(message) < 200 else message[:200] + "...")]
 
 
 _VALIDATORS: dict[int, tuple[dict, Any]] = {}
@@ -149,21 +290,22 @@ def _validator(schema: dict):
 
 
 def validate(case: Any, schema: dict) -> dict:
-    """The case without nulls, or CaseError naming every offending path."""
+    """The case without nulls, or CaseError naming the offending paths (the first MAX_ERRORS, and a count)."""
+    error = _first(_unsound(case))  # a case built in Python can hold what parse refuses
+    if error:
+        raise error
     try:
         case = without_nulls(case)
     except RecursionError:
         raise CaseError([("", "nested too deeply")]) from None
     if not isinstance(case, dict):
         raise CaseError([("", "a case is a JSON object")])
-    validator = _validator(schema)
-    errors = sorted(validator.iter_errors(case), key=lambda e: (list(map(str, e.instance_path)), e.message))
-    described = [d for e in errors for d in _describe(e, schema)]
-    if described:
-        raise CaseError(described)
-    dates = _date_errors(case, schema)
-    if dates:
-        raise CaseError(dates)
+    case_id = case_id_of(case)
+    described = (d for e in _validator(schema).iter_errors(case) for d in _describe(e, schema))
+    error = (_first(_oversized(case, schema), case_id) or _first(described, case_id)
+             or _first(_date_errors(case, schema), case_id))
+    if error:
+        raise error
     return case
 
 
