@@ -148,7 +148,7 @@ def _output_format(fmt: str | None, explain: bool, output: str | None) -> str:
     (text with --explain or on a terminal, JSON otherwise); a contradiction is a usage error."""
     if output:
         try:
-            fmt = formats.choose(output, fmt, default=fmt)
+            fmt = formats.choose(output, fmt, default="text" if explain else "json")
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--format") from None
     if fmt in EXPLAIN_FORMATS and not explain:
@@ -212,6 +212,30 @@ def readings_command(policy, fmt):
         for choice, meaning in r.options.items():
             mark = "*" if choice == r.default else " "
             click.echo(f"  {mark} {choice}: {meaning}")
+        click.echo()
+
+
+@main.command("policies")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def policies_command(fmt):
+    """List the installed policies: id, revision, title, source, and whether the encoding rests on a
+    restatement rather than the policy's own text. A case chooses one with its `policy` key.
+
+    \b
+    Example:
+      kbquery policies --format json
+    """
+    installed = [knowledge_base(name) for name in policies()]
+    if fmt == "json":
+        click.echo(json.dumps([{"id": kb.id, "revision": kb.revision, "title": kb.title, "source": kb.source,
+                                "default": kb.id == DEFAULT_POLICY, "restatement": kb.restatement}
+                               for kb in installed], indent=2))
+        return
+    for kb in installed:
+        click.echo(f"{kb.id} (revision {kb.revision}){' [default]' if kb.id == DEFAULT_POLICY else ''}: {kb.title}")
+        click.echo(f"  source: {kb.source}")
+        if kb.restatement:
+            click.echo(f"  restatement: {kb.restatement}")
         click.echo()
 
 

@@ -246,6 +246,14 @@ def test_an_explicit_format_names_a_file_without_a_known_extension(tmp_path, exa
     assert out.read_text().lstrip().startswith(("digraph", "strict digraph"))
 
 
+def test_a_file_without_a_known_extension_gets_the_default_format(tmp_path, example_case):
+    case = write(tmp_path, example_case)
+    assert run([case, "-o", str(tmp_path / "decided")]).exit_code == 0
+    assert json.loads((tmp_path / "decided").read_text())["determination"] == "medically_necessary"
+    assert run([case, "--explain", "-o", str(tmp_path / "tree")]).exit_code == 0
+    assert (tmp_path / "tree").read_text().startswith("MEDICALLY NECESSARY")
+
+
 def test_explanation_write_picks_the_format_from_the_extension(tmp_path, example_case):
     from kbquery import decide
     from kbquery.explain import explain
