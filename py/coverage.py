@@ -44,6 +44,7 @@ class Decided:
     determination: str
     statuses: dict[str, str]  # only the criteria the case evaluates
     named: dict[str, set]  # criterion -> paths its failing reasons or `missing` name
+    policy: str = DEFAULT_POLICY  # the policy it was decided under (the case's `policy` key)
 
 
 def decide_document(document: dict, path: Path) -> Decided:
@@ -61,17 +62,25 @@ def decided(d: Determination, path: Path) -> Decided:
             named[cid].add(symbol_path(field))
     for cid, paths in d.missing.items():
         named[cid].update(map(text_path, paths))
-    return Decided(path, d.case, d.readings, d.determination, {c.id: c.status for c in d.criteria}, dict(named))
+    return Decided(path, d.case, d.readings, d.determination, {c.id: c.status for c in d.criteria}, dict(named),
+                   d.policy["id"])
 
 
-def load_folder(folder: Path) -> tuple[list[Decided], list[dict]]:
-    """Every *.json case file under the folder, decided; the ones that cannot be, with why."""
+def load_folder(folder: Path, policy: str = DEFAULT_POLICY) -> tuple[list[Decided], list[dict]]:
+    """Every *.json case file under the folder decided under the policy; the ones that cannot be,
+    or that name another policy (whose criteria would mix with this one's), with why."""
     decided, skipped = [], []
     for path in sorted(folder.rglob("*.json")):
         try:
-            decided.append(decide_document(json.loads(path.read_text(encoding="utf-8")), path))
+            case = decide_document(json.loads(path.read_text(encoding="utf-8")), path)
         except (OSError, ValueError, KeyError, TypeError, InternalError) as e:  # CaseError is a ValueError
             skipped.append({"file": str(path), "error": f"{type(e).__name__}: {e}"})
+            continue
+        if case.policy == policy:
+            decided.append(case)
+        else:
+            skipped.append({"file": str(path), "error": f"decided under policy {case.policy}, not {policy} "
+                                                        f"(--policy {case.policy} counts it)"})
     return decided, skipped
 
 
@@ -278,7 +287,7 @@ def pair_entry(pair: tuple[Decided, Decided] | None, cid: str) -> dict | None:
 def coverage(folder: Path, policy: str = DEFAULT_POLICY, write_to: Path | None = None,
              max_tries: int = DEFAULT_MAX_TRIES) -> dict:
     """The coverage report of a folder as plain data (what both output formats show)."""
-    cases, skipped = load_folder(folder)
+    cases, skipped = load_folder(folder, policy)
     criteria = ordered_criteria(policy)
     counts = status_counts(cases, criteria)
     pairs = find_pairs(cases, criteria)
@@ -363,7 +372,7 @@ def coverage_command(folder, fmt, write_to, max_tries, fail_on_missing, policy):
 
     Per criterion: how many cases make it met, not met and unknown, and an MC/DC pair: two cases
     that differ in that criterion's status alone and decide differently. Lists what is missing.
-    Files that cannot be decided are listed and left out.
+    Files that cannot be decided, or that name another policy than --policy, are listed and left out.
 
     A file is a bare case (as under examples/) or a suite case file holding one under "case"
     beside its "expect" (as under tests/cases), decided under its own "readings".

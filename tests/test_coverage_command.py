@@ -226,7 +226,19 @@ def test_examples_folder_of_bare_cases_is_decided():
     result = run(examples, "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["cases"] == len(list(examples.glob("*.json"))) >= 2 and report["skipped"] == []
+    assert report["cases"] >= 2 and report["cases"] + len(report["skipped"]) == len(list(examples.glob("*.json")))
+    assert all("decided under policy" in s["error"] for s in report["skipped"])  # an example of another policy
+
+
+def test_cases_of_another_policy_are_listed_not_counted(tmp_path, example_case):
+    folder = write_folder(tmp_path / "cases", example_case, ["all-met"])
+    (folder / "other.json").write_text(json.dumps({**example_case, "case_id": "other", "policy": "L39383"}))
+    report = coverage(folder)
+    assert report["cases"] == 1
+    assert report["skipped"] == [{"file": str(folder / "other.json"),
+                                  "error": "decided under policy L39383, not MC.CP.MP.166 (--policy L39383 counts it)"}]
+    assert all(c["id"][0] in "IV" for c in report["criteria"])  # none of L39383's criteria (1, 1.1, ...)
+    assert coverage(folder, "L39383")["cases"] == 1
 
 
 def test_bare_and_suite_case_files_mix_and_suite_readings_apply(tmp_path, example_case):
