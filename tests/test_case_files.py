@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -72,6 +74,7 @@ def test_notebook_case_load_keeps_a_suite_files_readings():
 
 @pytest.mark.parametrize("folder", [CASES, ROOT / "examples"], ids=["tests/cases", "examples"])
 def test_batch_decides_every_shipped_case_file(tmp_path, folder):
+    folder = Path(shutil.copytree(folder, tmp_path / "cases"))  # a fixed set of files, whatever changes meanwhile
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(main, ["batch", str(folder), "-o", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
