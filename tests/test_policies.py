@@ -148,3 +148,11 @@ def test_no_python_of_the_package_names_a_policy(folder):
         code = " ".join(_code_tokens(path))
         for policy in policies():
             assert policy not in code, f"{path.relative_to(ROOT)} names {policy}"
+
+
+def test_decide_takes_the_policy_from_the_case_or_from_the_option(tmp_path):
+    path = ROOT / "examples" / "lcd-therapeutic.json"
+    own = json.loads(CliRunner().invoke(main, [str(path), "--format", "json"]).output)
+    other = json.loads(CliRunner().invoke(main, [str(path), "--format", "json", "--policy", "MC.CP.MP.166"]).output)
+    assert (own["policy"]["id"], other["policy"]["id"]) == (LCD, "MC.CP.MP.166")
+    assert own["determination"] != other["determination"]
