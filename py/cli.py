@@ -83,7 +83,9 @@ def main():
                    "(.json, .txt; with --explain also .dot, .svg, .png, .html).")
 @click.option("--collapse-met", is_flag=True, help="Fold the branches that are met, so a large graph stays readable.")
 @reading_option
-def decide_command(case, fmt, explain, output, collapse_met, readings):
+@click.option("--policy", default=None, type=click.Choice(policies()),
+              help="Decide under this policy folder under kb/ (default: the case's own `policy` key, else the default policy).")
+def decide_command(case, fmt, explain, output, collapse_met, readings, policy):
     """Decide one CASE (a JSON file, or - for standard input).
 
     CASE is a bare case, or a suite case file ({"description", "case", "readings", "expect"},
@@ -104,7 +106,7 @@ def decide_command(case, fmt, explain, output, collapse_met, readings):
     if output and (problem := formats.folder_problem(output)):  # before any work, and nothing written
         _fail(f"cannot write {output}: {problem}", EXIT_INVALID)
     try:
-        determination = decide(parse(case.read()), readings=readings)
+        determination = decide(parse(case.read()), readings=readings, kb=knowledge_base(policy) if policy else None)
     except CaseError as e:
         for path, message in e.errors:
             click.echo(f"invalid case: {path or '(case)'}: {message}", err=True)
