@@ -131,8 +131,8 @@ def _unsound(value: Any) -> Iterator[tuple[tuple, str]]:
 
 
 def case_id_of(case: Any) -> str | None:
-    """The case's case_id, when it can be shown beside an error: a short string of Unicode text."""
-    case_id = case.get("case_id") if isinstance(case, dict) else None
+    """The case's case_id, when it can be shown beside an error: a short string of Unicode text, given once."""
+    case_id = case.get("case_id") if isinstance(case, dict) and "case_id" not in getattr(case, "repeated", ()) else None
     ok = isinstance(case_id, str) and 0 < len(case_id) <= MAX_CASE_ID and not _SURROGATE.search(case_id)
     return case_id if ok else None
 
@@ -220,12 +220,18 @@ def _same_items(earlier: tuple, later: tuple) -> bool:
 
 
 def with_values(case: dict, changes: Iterable[tuple[tuple, Any]]) -> dict:
-    """A copy of the case with the field at each path set, creating absent objects on the way."""
+    """A copy of the case with the field at each path set, creating absent objects, lists and list
+    items on the way (a list index is one past the end at most)."""
     changed = copy.deepcopy(case)
     for path, value in changes:
         parent = changed
-        for key in path[:-1]:
-            parent = parent.setdefault(key, {}) if isinstance(key, str) else parent[key]
+        for key, after in zip(path[:-1], path[1:]):
+            if isinstance(key, str):
+                parent = parent.setdefault(key, [] if isinstance(after, int) else {})
+            else:
+                if key == len(parent):
+                    parent.append({})
+                parent = parent[key]
         parent[path[-1]] = value
     return changed
 
@@ -279,6 +285,12 @@ def _describe(error, schema: dict) -> list[tuple[tuple, str]]:
     return [(path, message if len(message) < 200 else message[:200] + "...")]
 
 
+def _schema_errors(case: dict, schema: dict) -> Iterator[tuple[tuple, str]]:
+    """The schema's errors, described; a generator, since jsonschema_rs finds them all at once when asked."""
+    for error in _validator(schema).iter_errors(case):
+        yield from _describe(error, schema)
+
+
 _VALIDATORS: dict[int, tuple[dict, Any]] = {}
 
 
@@ -301,8 +313,7 @@ def validate(case: Any, schema: dict) -> dict:
     if not isinstance(case, dict):
         raise CaseError([("", "a case is a JSON object")])
     case_id = case_id_of(case)
-    described = (d for e in _validator(schema).iter_errors(case) for d in _describe(e, schema))
-    error = (_first(_oversized(case, schema), case_id) or _first(described, case_id)
+    error = (_first(_oversized(case, schema), case_id) or _first(_schema_errors(case, schema), case_id)
              or _first(_date_errors(case, schema), case_id))
     if error:
         raise error

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -110,3 +117,216 @@ def test_the_same_batch_on_a_local_dask_cluster(source, tmp_path):
         on_dask = tmp_path / "dask.jsonl"
         batch.run(source, on_dask, workers=2, client=client, progress=False)
     assert on_dask.read_bytes() == local.read_bytes()
+
+
+def decided(case_id):
+    return json.dumps(dict(CASES[0], case_id=case_id)).encode()
+
+
+def test_lines_end_at_newline_alone_whatever_the_bytes(tmp_path):
+    """A raw CR is JSON whitespace: it splits no line. A CRLF ending is a line ending."""
+    lines = [decided("a").replace(b", ", b",\r", 3), decided("b") + b"\r", b'{"case_id": "c",\r\r"request": 1}',
+             decided("d").replace(b", ", b",\x0b\x0c\x1c\x1d\x1e\x85\xe2\x80\xa8", 1), decided("e")]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines))  # and no newline after the last line
+    out = tmp_path / "out.jsonl"
+    batch.run(source, out, workers=1, progress=False)
+    records = read(out)
+    assert [r["line"] for r in records] == [1, 2, 3, 4, 5]
+    assert [r.get("case_id") for r in records] == ["a", "b", "c", None, "e"]
+    assert [outcome(r) for r in records] == [EXPECTED] * 2 + ["invalid_case"] * 2 + [EXPECTED]
+    assert "not UTF-8 text" in records[3]["error"]["errors"][0]["message"]  # \x85 alone is not UTF-8
+
+
+def outcome(record):
+    return batch.outcome(record)
+
+
+EXPECTED = decide(CASES[0]).determination
+
+
+def test_a_line_that_is_not_a_valid_case_is_an_error_record_for_that_line_alone(tmp_path):
+    """Invalid UTF-8, a lone surrogate, duplicate keys, NaN, an oversized line: each its own error record,
+    in a window of valid cases that are all decided; and --resume past them works."""
+    hostile = [b'{"case_id": "u", "x": "\xff"}', decided("s").replace(b'"NRS"', b'"NRS\\ud800"'),
+               decided("k").replace(b'"case_id": "k"', b'"case_id": "k", "case_id": "k2"'),
+               decided("n").replace(b'"score": 8', b'"score": NaN'), b'"' + b"x" * 5_000_001 + b'"']
+    lines = [decided(f"ok{i}") for i in range(20)]
+    for i, line in enumerate(hostile):
+        lines.insert(2 + 3 * i, line)
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out.jsonl"
+    summary = batch.run(source, out, workers=2, progress=False)
+    records = read(out)
+    assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+    errors = {r["line"]: r for r in records if "error" in r}
+    assert sorted(errors) == [3 + 3 * i for i in range(len(hostile))]
+    assert summary.counts == {EXPECTED: 20, "invalid_case": len(hostile)}
+    messages = [errors[n]["error"]["errors"][0] for n in sorted(errors)]
+    assert messages[0] == {"path": "", "message": "not UTF-8 text: byte 0xff at offset 23"}
+    assert messages[1]["path"] == "pain.scale" and "lone surrogate" in messages[1]["message"]
+    assert messages[2] == {"path": "case_id", "message": "key 'case_id' is given more than once"}
+    assert messages[3] == {"path": "pain.score", "message": "not a finite number (NaN, Infinity, or too large to read)"}
+    assert "larger than the limit" in messages[4]["message"]
+    # the case_id is there when it could be read, and only then
+    assert [errors[n].get("case_id") for n in sorted(errors)] == [None, "s", None, "n", None]
+    data = out.read_bytes()
+    out.write_bytes(data[: data.index(b'"line": 9,') - 1])  # interrupted after the surrogate's line
+    batch.run(source, out, workers=1, resume=True, progress=False)
+    assert out.read_bytes() == data
+
+
+def test_an_invalid_case_record_names_its_case_id():
+    (record,) = map(json.loads, batch.decide_window([(1, "line 1", json.dumps({"case_id": "mine", "request": {}}))],
+                                                    None, False))
+    assert record["case_id"] == "mine" and record["error"]["kind"] == "invalid_case"
+
+
+def test_a_huge_line_gives_a_small_error_record(tmp_path):
+    """A 3.6 MB line of 300,000 bad list items, or of 100,000 unknown keys: a record of a few hundred bytes."""
+    items = json.dumps(dict(CASES[0], case_id="big", other_causes=["bad-cause"] * 300_000))
+    keys = json.dumps(dict(CASES[0], case_id="keys", pain={f"unknown{i:06d}": 1 for i in range(100_000)}))
+    assert len(items) > 3_600_000
+    source = tmp_path / "in.jsonl"
+    source.write_text(items + "\n" + keys + "\n")
+    out = tmp_path / "out.jsonl"
+    batch.run(source, out, workers=1, progress=False)
+    big, many = out.read_text().splitlines()
+    assert len(big) < 300 and json.loads(big)["error"]["errors"] == [
+        {"path": "other_causes", "message": "300000 items; the limit is 9"}]
+    record = json.loads(many)
+    assert len(many) < 10_000 and len(record["error"]["errors"]) == 20
+    assert record["error"]["more_errors"] == 100_000 - 20 and record["case_id"] == "keys"
+
+
+def test_exit_status_says_whether_every_line_was_decided(tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(decided("a") + b"\n" + decided("b") + b"\n")
+    result = CliRunner().invoke(main, ["batch", str(good), "-o", str(tmp_path / "1.jsonl"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"{}\n[]\n")
+    result = CliRunner().invoke(main, ["batch", str(bad), "-o", str(tmp_path / "2.jsonl"), "--workers", "1"])
+    assert result.exit_code == 3 and "2 cases (0 from an earlier run): 2 invalid case" in result.output
+
+
+@pytest.mark.parametrize("change", ["input", "reading", "explain", "no manifest"])
+def test_resume_refuses_another_run(source, tmp_path, change):
+    out = tmp_path / "out.jsonl"
+    batch.run(source, out, workers=1, progress=False)
+    kept = out.read_bytes()
+    args = ["batch", str(source), "-o", str(out), "--workers", "1", "--resume"]
+    if change == "input":
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(source.read_bytes().replace(b'"case_id": "', b'"case_id": "x', 1))
+        args[1] = str(other)
+    elif change == "reading":
+        args += ["--reading", "bilateral_injection=one_injection"]
+    elif change == "explain":
+        args += ["--explain"]
+    else:
+        batch.manifest_path(out).unlink()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    expected = {"input": "input_sha256", "reading": "readings {'bilateral_injection': 'two_injections'}, this run "
+                "has {'bilateral_injection': 'one_injection'}", "explain": "explain False", "no manifest": "is missing"}
+    assert f"cannot resume {out}" in result.output and expected[change] in result.output
+    assert out.read_bytes() == kept
+
+
+def test_resume_of_the_same_run_with_the_default_reading_named(source, tmp_path):
+    """A reading named at its default is the same run: the manifest holds every reading as applied."""
+    out = tmp_path / "out.jsonl"
+    batch.run(source, out, workers=1, progress=False)
+    summary = batch.run(source, out, workers=1, progress=False, resume=True,
+                        readings={"bilateral_injection": "two_injections"})
+    assert summary.resumed_from == summary.total
+
+
+@pytest.mark.parametrize("address", ["not an address", "foo://host:1", "tcp://127.0.0.1:{closed}"])
+def test_a_bad_dask_address_is_one_line_and_exit_2(source, tmp_path, address):
+    pytest.importorskip("distributed")
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    # a process of its own: a Client that failed leaves distributed's event loop unusable in this one
+    result = subprocess.run([KBQUERY, "batch", str(source), "-o", str(tmp_path / "o.jsonl"),
+                             "--dask", address.format(closed=closed)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot use the Dask scheduler" in result.stderr, result.stderr
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+KBQUERY = str(Path(sys.executable).parent / "kbquery")
+
+
+def start_batch(tmp_path, n=3000):
+    """A `kbquery batch` process on n cases, once it has written its first records."""
+    source = tmp_path / "many.jsonl"
+    source.write_bytes(b"".join(decided(f"c{i}") + b"\n" for i in range(n)))
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([KBQUERY, "batch", str(source), "-o", str(out),
+                                "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the batch ended before it could be interrupted"
+    return process, source, out
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes under pid, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_exit_when_the_batch_is_killed(tmp_path):
+    process, _, _ = start_batch(tmp_path)
+    workers = descendants(process.pid)
+    assert len(workers) >= 2
+    process.kill()  # SIGKILL: the batch has no chance to stop them
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if running(pid)]
+
+
+def test_sigint_stops_with_whole_records_and_a_hint_to_resume(tmp_path):
+    process, source, out = start_batch(tmp_path, 800)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    data = out.read_bytes()
+    n = data.count(b"\n")
+    assert data.endswith(b"\n") and 0 < n < 800
+    assert [json.loads(line)["line"] for line in data.splitlines()] == list(range(1, n + 1))
+    message = stderr.decode()
+    assert f"interrupted: {n} records written whole to {out}" in message and "--resume" in message
+    assert "Aborted" not in message and "Traceback" not in message
+    # resumed as the hint says (by the command, which reads the knowledge base as it is now, as the run did)
+    resumed = subprocess.run([KBQUERY, "batch", str(source), "-o", str(out), "--resume"], capture_output=True,
+                             text=True, timeout=120)
+    assert resumed.returncode == 0 and f"800 cases ({n} from an earlier run)" in resumed.stdout, resumed.stderr
+    assert [json.loads(line)["line"] for line in out.read_bytes().splitlines()] == list(range(1, 801))
