@@ -57,7 +57,7 @@ class Explanation:
         if why["decided_by"]:
             out += f"\nDecided by: {', '.join(why['decided_by'])}\n"
         if why["would_change_it"]:
-            out += "What would change it (fewest fields; each alternative alone suffices):\n"
+            out += "What would change it (documenting before changing, then fewest fields; each alternative alone suffices):\n"
             for i, alt in enumerate(self.counterfactuals, 1):
                 out += f"  {i}. " + "; ".join(map(str, alt.changes)) + f"  => {alt.determination.replace('_', ' ')}\n"
         elif why["decided_by"]:

@@ -20,7 +20,7 @@ from kbquery.solve import solve_optimal
 from kbquery.symbols import is_name, json_value, path_text, scalar_symbol, symbol_path
 
 ENCODING = "common/counterfactual.lp"
-RENAMED = {"value": "case_value", "present": "case_present"}
+RENAMED = {"value": "case_value", "present": "case_present", "length": "case_length"}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CASES, HERE, case_files, load_case_file
-from kbquery import decide
+from kbquery import CaseError, decide
 from kbquery.cli import main
 from kbquery.explain import GRAPH_VERSION, apply, explain
 
@@ -122,7 +122,10 @@ def test_counterfactuals_change_the_determination_when_applied(path, spec):
         # The change is needed whole: undoing any one part leaves the request unfavourable.
         for i in range(len(cf.changes)):
             partial = cf.changes[:i] + cf.changes[i + 1:]
-            undone = decide(apply(d.case, partial), readings=spec.get("readings"))
+            try:
+                undone = decide(apply(d.case, partial), readings=spec.get("readings"))
+            except CaseError:
+                continue  # a list item without one of its required fields: the part is needed
             assert undone.determination not in ("medically_necessary", "case_by_case_review")
 
 
