@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from browser import browser, page  # noqa: F401  (a headless chromium for any test that asks)
+
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 CASES = HERE / "cases"
