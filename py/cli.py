@@ -56,9 +56,14 @@ max_procedures_option = click.option("--max-procedures", type=click.IntRange(0, 
                                      help="Bound on the prior procedures of a searched case (default: the policy's qa.lp).")
 
 
-def budget_option(seconds: float):
-    return click.option("--budget", type=click.FloatRange(1), default=seconds, show_default=True,
-                        help="Seconds for the search; past it the report says it was not exhaustive.")
+EXIT_INCOMPLETE = 4  # qa, diff: the search stopped at its bound, so the report is not exhaustive
+
+
+def conflicts_option(default: int):
+    return click.option("--max-conflicts", "conflicts", type=click.IntRange(1), default=default, show_default=True,
+                        help="Bound on the search, in solver conflicts (a count, not seconds: the same rules give "
+                             "the same report on any machine); past it the report says on its first line that it "
+                             f"is not exhaustive, and the exit status is {EXIT_INCOMPLETE}.")
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -251,16 +256,18 @@ main.add_command(coverage_command)
               help="Another knowledge base folder (holding common/ and the policy's folder), e.g. a copy under review.")
 @report_format_option
 @max_procedures_option
-@budget_option(25.0)
-@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Processes searching in parallel.")
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Processes searching in parallel, each a fixed share of the targets.")
 @click.option("--witnesses", type=click.Path(file_okay=False), default=None,
               help="Also write each witness as a case file into this folder.")
-def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, witnesses):
+@conflicts_option(500_000)
+def qa_command(policy, readings, kb_root, fmt, max_procedures, workers, witnesses, conflicts):
     """Check the rules over the whole input space: contradictions, gaps, overlaps, dead rules,
     criteria that never decide, unreachable determinations; each finding with a witness case
-    that kbquery then decides as the finding says.
+    that kbquery then decides as the finding says. The report depends on the rules alone.
 
-    Exit status 1 when the rules contradict themselves (or leave an in-scope request undecided).
+    Exit status 1 when the rules contradict themselves (or leave an in-scope request undecided),
+    4 when the search stopped at --max-conflicts (the first line of the report says so).
 
     \b
     Example:
@@ -277,16 +284,18 @@ def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, 
         kb.reading_options(readings)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--reading") from None
-    report = qa.run(kb, readings, max_procedures, budget=budget, workers=workers)
+    report = qa.run(kb, readings, max_procedures, conflicts=conflicts, workers=workers)
     qa.verify(report, kb)
     if witnesses:
         folder = Path(witnesses)
         folder.mkdir(parents=True, exist_ok=True)
         for i, f in enumerate(x for x in report.findings if x.witness is not None):
             (folder / f"{i:02d}-{f.check}.json").write_text(json.dumps(f.witness, indent=2) + "\n")
-    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else qa.markdown(report), nl=fmt == "json")
+    click.echo(qa.to_json(report.to_dict()) if fmt == "json" else qa.markdown(report), nl=fmt == "json")
     if report.contradictions:
         sys.exit(EXIT_INTERNAL)
+    if not report.exhaustive:
+        sys.exit(EXIT_INCOMPLETE)
 
 
 @main.command("diff")
@@ -296,27 +305,31 @@ def qa_command(policy, readings, kb_root, fmt, max_procedures, budget, workers, 
               help="A reading to switch on the base side too (default: the register's defaults).")
 @report_format_option
 @max_procedures_option
-@budget_option(60.0)
-def diff_command(policy, readings, base, fmt, max_procedures, budget):
+@conflicts_option(500_000)
+def diff_command(policy, readings, base, fmt, max_procedures, conflicts):
     """List the kinds of request whose determination changes when readings are switched,
-    each with a witness case that kbquery decides both ways.
+    each with a witness case that kbquery decides both ways. The list depends on the rules alone.
+
+    Exit status 4 when the search stopped at --max-conflicts (the first line of the report says so).
 
     \b
     Example:
       kbquery diff --reading bilateral_injection=one_injection
       kbquery diff --reading general_criteria=own_section_only --format json
     """
-    from . import diff
+    from . import diff, qa
 
     if not readings:
         raise click.UsageError("name at least one --reading ID=CHOICE to compare with the defaults")
     kb = knowledge_base(policy)
     try:
-        result = diff.run(kb, readings, base, max_procedures, budget=budget)
+        result = diff.run(kb, readings, base, max_procedures, conflicts=conflicts)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--reading") from None
     diff.verify(result, kb)
-    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else diff.markdown(result), nl=fmt == "json")
+    click.echo(qa.to_json(result.to_dict()) if fmt == "json" else diff.markdown(result), nl=fmt == "json")
+    if not result.exhaustive:
+        sys.exit(EXIT_INCOMPLETE)
 
 
 @main.command("batch")

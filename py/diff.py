@@ -4,7 +4,8 @@ interpretations register are switched, each with a witness case.
 Two copies of the rules that a reading can change (the predicates that depend on chosen/2,
 renamed apart as a_ and b_, each reading constant replaced by its side's choice), and one of
 the rest, decide the same case generated from the QA search space; kb/common/qa_diff.lp names
-where they disagree.
+where they disagree. As in QA, the search is bounded in solver conflicts, never in seconds, so
+the result depends on the rules alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from clingo import ast
 from . import decide
 from .knowledge import KnowledgeBase
 from .program import AtomRewriter, dependent, head_names
-from .qa import Search, _representatives
+from .qa import CONFLICTS, WITNESS_CONFLICTS, Search, _representatives
 
 DIFF = "common/qa_diff.lp"
 INTERFACE = {"kind", "determination"}
@@ -74,6 +75,7 @@ class Change:
     switched: dict  # ... under the switched readings
     witness: dict
     verified: bool | None = None
+    minimal: bool | None = None  # whether the witness is proved to have the fewest documented fields
 
 
 @dataclass
@@ -81,33 +83,47 @@ class Diff:
     base: dict
     switched: dict
     exhaustive: bool
+    conflict_limit: int  # the search's bound, in solver conflicts
+    conflicts: int       # the solver's work: deterministic, like every change found
     seconds: float
     changes: list[Change]
 
+    @property
+    def incomplete(self) -> str | None:
+        """Why the list of changes is not exhaustive, or None when it is."""
+        if self.exhaustive:
+            return None
+        return (f"NOT EXHAUSTIVE: the search stopped at its bound of {self.conflict_limit} solver conflicts; "
+                "other changes may exist. Raise --max-conflicts.")
+
     def to_dict(self) -> dict:
-        return {"base": self.base, "switched": self.switched, "exhaustive": self.exhaustive,
-                "seconds": round(self.seconds, 2), "changes": [c.__dict__ for c in self.changes]}
+        head = {"exhaustive": self.exhaustive, **({"incomplete": self.incomplete} if self.incomplete else {})}
+        return {**head, "base": self.base, "switched": self.switched, "conflict_limit": self.conflict_limit,
+                "conflicts": self.conflicts, "seconds": round(self.seconds, 2),
+                "changes": [c.__dict__ for c in self.changes]}
 
 
 def run(kb: KnowledgeBase, switched: dict[str, str], base: dict[str, str] | None = None,
-        max_procedures: int | None = None, budget: float = 60.0, witness_seconds: float = 0.75) -> Diff:
+        max_procedures: int | None = None, conflicts: int = CONFLICTS,
+        witness_conflicts: int = WITNESS_CONFLICTS) -> Diff:
     base = dict(base or {})
     kb.reading_options(base), kb.reading_options(switched)  # each choice checked against the register
     started = time.perf_counter()
     statements = rules_copies(kb, base, switched)
     search = Search(kb, statements, [kb.root / DIFF], ("qa_diff", "qa_kind_diff"), max_procedures=max_procedures)
-    exhaustive = search.explore(sorted(search.targets), started + budget - witness_seconds * 4)
+    exhaustive = search.explore(sorted(search.targets), conflicts)
     changes = []
-    for sym in _representatives(search.witnesses):
-        case, claim = search.smallest(sym, witness_seconds)
+    for sym in _representatives(search.reached):
+        (case, claim), minimal = search.smallest(sym, witness_conflicts)
         if sym.name == "qa_diff":
             kind, d1, d2 = (a.name for a in sym.arguments)
             k1 = k2 = kind
         else:
             (k1, k2), (d1, d2) = (a.name for a in sym.arguments), (claim["a"], claim["b"])
         changes.append(Change({"request_kind": k1, "determination": d1},
-                              {"request_kind": k2, "determination": d2}, {"case_id": "diff", **case}))
-    return Diff(base, switched, exhaustive, time.perf_counter() - started, changes)
+                              {"request_kind": k2, "determination": d2}, {"case_id": "diff", **case},
+                              minimal=minimal))
+    return Diff(base, switched, exhaustive, conflicts, search.conflicts, time.perf_counter() - started, changes)
 
 
 def verify(diff: Diff, kb: KnowledgeBase) -> None:
@@ -123,10 +139,12 @@ def markdown(diff: Diff) -> str:
     def named(readings):
         return ", ".join(f"{k}={v}" for k, v in readings.items()) or "the register's defaults"
 
-    lines = [f"# Reading diff: {named(diff.switched)} against {named(diff.base)}", "",
+    title = f"# Reading diff: {named(diff.switched)} against {named(diff.base)}"
+    lines = [title if diff.exhaustive else f"{title}: **{diff.incomplete}**", "",
              ("The search was exhaustive: no other kind of request changes." if diff.exhaustive
-              else "**The search ran out of time: other changes may exist.**"),
-             f"{diff.seconds:.1f} s.", "", f"## Changes ({len(diff.changes)})", ""]
+              else "**The search was not exhaustive: other changes may exist.**"),
+             f"{diff.conflicts} solver conflicts (bound {diff.conflict_limit}); {diff.seconds:.1f} s.", "",
+             f"## Changes ({len(diff.changes)})", ""]
     if not diff.changes:
         lines.append("No request is decided differently.")
     for c in diff.changes:

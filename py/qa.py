@@ -4,8 +4,13 @@ criteria and unreachable determinations, each finding with a witness case.
 The search space is generated in ASP (kb/common/qa_space.lp) from the case schema, lists unrolled
 to the policy's bounds and numbers and dates cut at its thresholds (kb/<policy>/qa.lp); the
 policy's rules are reused unchanged, each rule with a body given a twin `qa_fired(Id) :- Body.`
-so that a rule no case can fire shows. One grounding; then repeated solving, each time asking
-for a case that reaches something not reached yet, until no case can.
+so that a rule no case can fire shows. One grounding; then one solve call that enumerates cases,
+each model adding the clause "reach something not reached yet", until no case can.
+
+What QA reports is a function of the rules alone, never of the machine's speed: the search is
+bounded in solver conflicts (clasp's unit of work), not in seconds, runs single-threaded with a
+fixed seed, and each witness is the proven smallest (core-guided optimisation) when its own
+bound allows. A search that stops at its bound says so, and the report is then not exhaustive.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import clingo
 from clingo import ast
 
 from .knowledge import KnowledgeBase, knowledge_base
+from .program import head_names, names
 from .symbols import day_number, json_value, path_symbol, scalar_symbol, symbol_path
 
 SPACE = "common/qa_space.lp"
@@ -30,6 +36,11 @@ POLICY_QA = "qa.lp"
 TARGETS = ("qa_outcome", "qa_status", "qa_contradiction", "qa_decisive", "qa_gap", "qa_overlap", "qa_fired")
 CASE_ATOMS = ("value", "present", "length")
 F, N = clingo.Function, clingo.Number
+
+# Bounds on the solver's work, in conflicts: a count, so the same rules give the same report on
+# any machine however loaded. The search for targets takes about 15,000 on MC.CP.MP.166.
+CONFLICTS = 500_000          # the search for what can be reached, per worker
+WITNESS_CONFLICTS = 50_000   # the proof that a witness is the smallest, per finding
 
 
 # ---------------------------------------------------------------------------- the space from the schema
@@ -145,6 +156,7 @@ class Finding:
     claim: dict = field(default_factory=dict)  # what kbquery must decide for the witness
     verified: bool | None = None               # whether kbquery decided the witness as claimed
     rule_kind: str | None = None               # a dead rule's: guard, other_reading or dead
+    minimal: bool | None = None                # whether the witness is proved to have the fewest documented fields
 
 
 def _case_from(model_atoms: list[clingo.Symbol]) -> dict:
@@ -171,24 +183,49 @@ def _case_from(model_atoms: list[clingo.Symbol]) -> dict:
     return case
 
 
+def _mentions(stmt) -> set[str]:
+    """The predicates a statement reads: its body and the conditions of its head; #show reads nothing."""
+    if stmt.ast_type in (ast.ASTType.ShowSignature, ast.ASTType.ShowTerm):
+        return set()
+    if stmt.ast_type != ast.ASTType.Rule:
+        return names(stmt)
+    return (names(stmt.head) - head_names(stmt)).union(*(names(b) for b in stmt.body))
+
+
+def read_only(statements: list[ast.AST]) -> list[ast.AST]:
+    """The statements without the rules whose heads nothing reads (an explanation's wording, say):
+    they cannot change a case's evaluation, and their twins still show whether they fire."""
+    mentioned = set().union(*(_mentions(s) for s in statements))
+
+    def unread(stmt):
+        heads = head_names(stmt) if stmt.ast_type == ast.ASTType.Rule else set()
+        return bool(heads) and not heads & mentioned and not any(h.startswith("qa_") for h in heads)
+
+    return [s for s in statements if not unread(s)]
+
+
 class Search:
     """One grounding of the space with rules to search it for, solved repeatedly for new targets."""
 
     def __init__(self, kb: KnowledgeBase, statements: list[ast.AST], extras: list[Path], target_names,
-                 options=(), max_procedures: int | None = None):
+                 options=(), max_procedures: int | None = None, witness_names=None):
         bounds = {symbol_path(k): n.number for k, n in kb_static(kb, "qa_bound", 2)}
         if max_procedures is not None:
             bounds = {k: (max_procedures if len(k) == 1 else v) for k, v in bounds.items()}
         self.bounds = bounds
         self.target_names = tuple(target_names)
-        # Random signs spread the models over the space, so each reaches more that is new.
+        self.witness_names = set(target_names if witness_names is None else witness_names)
+        # One thread and a fixed seed: clasp is then deterministic. Random signs spread the models
+        # over the space, so each reaches more that is new; core-guided optimisation proves a
+        # witness smallest in a few hundred conflicts where branch and bound takes thousands.
         self.ctl = clingo.Control(["--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1",
-                                   "--heuristic=Domain", *options])
+                                   "--heuristic=Domain", "--opt-strategy=usc", "--parallel-mode=1", *options])
+        program = list(statements)
+        for extra in [kb.root / SPACE, *extras, kb.folder / POLICY_QA]:
+            ast.parse_files([str(extra)], program.append)
         with ast.ProgramBuilder(self.ctl) as builder:
-            for stmt in statements:
+            for stmt in read_only(program):
                 builder.add(stmt)
-            for extra in [kb.root / SPACE, *extras, kb.folder / POLICY_QA]:
-                ast.parse_files([str(extra)], builder.add)
         facts = space_facts(kb.schema, bounds) + calendar_facts(dt.date(2024, 1, 1), dt.date(2027, 12, 31))
         with self.ctl.backend() as backend:
             for sym in facts:
@@ -198,54 +235,70 @@ class Search:
         self.ground_seconds = time.perf_counter() - started
         self.targets = {a.symbol: a.literal for a in self.ctl.symbolic_atoms
                         if a.symbol.type == clingo.SymbolType.Function and a.symbol.name in self.target_names}
-        self.witnesses: dict[clingo.Symbol, tuple[dict, dict]] = {}
-        self.solves = 0
+        self.reached: set[clingo.Symbol] = set()
+        self.models: dict[clingo.Symbol, list[clingo.Symbol]] = {}  # a target's first model, if it needs a witness
+        self.conflicts = 0  # the solver's work so far, summed over solve calls
         self.ctl.configuration.solve.opt_mode = "ignore"  # exploring: any case will do
 
-    def explore(self, targets: list[clingo.Symbol], deadline: float) -> bool:
-        """A witness for every reachable one of the targets; True when the search was exhaustive."""
-        goal_id = 0
-        while time.perf_counter() < deadline:
-            unseen = [self.targets[t] for t in targets if t not in self.witnesses]
-            if not unseen:
-                return True
-            goal_id += 1
-            with self.ctl.backend() as backend:
-                goal = backend.add_atom(F("qa_goal", [N(goal_id)]))
-                for lit in unseen:
-                    backend.add_rule([goal], [lit])
-            self.solves += 1
-            with self.ctl.solve(assumptions=[goal], on_model=self._record, async_=True) as handle:
-                if not handle.wait(max(0.0, deadline - time.perf_counter())):
-                    handle.cancel()
-                    return False
-                if handle.get().unsatisfiable:
-                    return True
-        return False
+    def _solve(self, limit: int, **kwargs) -> clingo.SolveResult:
+        self.ctl.configuration.solve.solve_limit = f"{limit},umax"
+        result = self.ctl.solve(**kwargs)
+        self.conflicts += int(self.ctl.statistics["solving"]["solvers"]["conflicts"])
+        return result
 
-    def smallest(self, target: clingo.Symbol, seconds: float) -> tuple[dict, dict]:
-        """A witness for the target with the fewest documented fields found within the time."""
-        best = [self.witnesses[target]]
+    def explore(self, targets: list[clingo.Symbol], conflicts: int = CONFLICTS) -> bool:
+        """Reach every reachable one of the targets; True when the search was exhaustive (every
+        other target proved unreachable) within `conflicts`.
+
+        One solve call enumerates cases; each model adds the clause "one of the targets not yet
+        reached", so the next case reaches something new, and the enumeration ends, unsatisfiable,
+        when nothing new can be reached."""
+        todo = [t for t in sorted(targets) if t not in self.reached]
+
+        def on_model(model: clingo.Model) -> bool:
+            new = [t for t in todo if model.is_true(self.targets[t])]
+            if any(t.name in self.witness_names for t in new):
+                atoms = model.symbols(shown=True)
+                self.models.update((t, atoms) for t in new if t.name in self.witness_names)
+            self.reached.update(new)
+            todo[:] = [t for t in todo if t not in self.reached]
+            if todo:
+                model.context.add_clause([self.targets[t] for t in todo])
+            return bool(todo)
+
+        if not todo:
+            return True
+        self.ctl.configuration.solve.models = 0
+        self.ctl.configuration.solve.enum_mode = "record"  # backtracking enumeration searches far worse
+        try:
+            result = self._solve(conflicts, on_model=on_model)
+        finally:
+            self.ctl.configuration.solve.models = 1
+            self.ctl.configuration.solve.enum_mode = "auto"
+        return not todo or bool(result.exhausted)
+
+    def witness(self, target: clingo.Symbol) -> tuple[dict, dict]:
+        """The case of the first model that reached the target, and what kbquery must decide for it."""
+        return _witness(self.models[target])
+
+    def smallest(self, target: clingo.Symbol, conflicts: int = WITNESS_CONFLICTS) -> tuple[tuple[dict, dict], bool]:
+        """A witness for the target with the fewest documented fields, and whether it is proved the
+        smallest within `conflicts` (if not, the smallest found, or the first model's)."""
+        best = []
         minimise = F("qa_minimise")
         self.ctl.assign_external(minimise, True)
         self.ctl.configuration.solve.opt_mode = "opt"
+        self.ctl.configuration.solve.models = 0
         try:
-            with self.ctl.solve(assumptions=[self.targets[target]], async_=True,
-                                on_model=lambda m: best.append(_witness(m.symbols(shown=True)))) as handle:
-                if not handle.wait(max(0.0, seconds)):
-                    handle.cancel()
+            result = self._solve(conflicts, assumptions=[self.targets[target]],
+                                 on_model=lambda m: best.append(m.symbols(shown=True)))
         finally:
             self.ctl.assign_external(minimise, False)
             self.ctl.configuration.solve.opt_mode = "ignore"
-        return best[-1]
-
-    def _record(self, model: clingo.Model) -> None:
-        atoms = model.symbols(shown=True)
-        new = [s for s in atoms if s.name in self.target_names and s not in self.witnesses]
-        if new:
-            witness = _witness(atoms)
-            for sym in new:
-                self.witnesses[sym] = witness
+            self.ctl.configuration.solve.models = 1
+        if not best:
+            return self.witness(target), False
+        return _witness(best[-1]), bool(result.exhausted)
 
 
 def _witness(atoms: list[clingo.Symbol]) -> tuple[dict, dict]:
@@ -278,19 +331,21 @@ def _representatives(symbols) -> list[clingo.Symbol]:
 
 
 def _search_part(root: str, policy: str, readings, max_procedures, part: int, parts: int,
-                 deadline: float, witness_seconds: float) -> dict:
-    """One worker: the targets of its share, each reached with a witness or shown unreachable."""
+                 conflicts: int, witness_conflicts: int) -> dict:
+    """One worker: the targets of its share (every `parts`-th in sorted order from `part`), each
+    reached with a witness or shown unreachable, within `conflicts`."""
     kb = knowledge_base(policy, Path(root))
     statements, sites = instrumented(kb)
-    analysis = Search(kb, statements, [kb.root / CHECKS], TARGETS, kb.reading_options(readings), max_procedures)
+    analysis = Search(kb, statements, [kb.root / CHECKS], TARGETS, kb.reading_options(readings), max_procedures,
+                      witness_names=NEEDS_WITNESS)
     mine = [t for i, t in enumerate(sorted(analysis.targets)) if i % parts == part]
-    exhaustive = analysis.explore(mine, deadline - witness_seconds * 4)
-    found = {str(s): w for s, w in analysis.witnesses.items()}
-    wanted = _representatives(s for s in analysis.witnesses if s.name in NEEDS_WITNESS and s in set(mine))
+    exhaustive = analysis.explore(mine, conflicts)
+    wanted = _representatives(s for s in analysis.reached if s.name in NEEDS_WITNESS and s in set(mine))
+    found, minimal = {}, {}
     for sym in wanted:
-        found[str(sym)] = analysis.smallest(sym, min(witness_seconds, max(0.0, deadline - time.perf_counter())))
-    return {"exhaustive": exhaustive, "witnesses": found, "mine": [str(t) for t in mine],
-            "representatives": [str(s) for s in wanted], "solves": analysis.solves,
+        found[str(sym)], minimal[str(sym)] = analysis.smallest(sym, witness_conflicts)
+    return {"exhaustive": exhaustive, "reached": sorted(str(s) for s in analysis.reached),
+            "witnesses": found, "minimal": minimal, "conflicts": analysis.conflicts,
             "ground_seconds": analysis.ground_seconds, "bounds": analysis.bounds,
             "sites": {k: v.text for k, v in sites.items()}}
 
@@ -299,6 +354,7 @@ def _search_part(root: str, policy: str, readings, max_procedures, part: int, pa
 
 DETERMINATIONS = ("medically_necessary", "not_medically_necessary", "more_information_needed",
                   "case_by_case_review", "not_addressed")
+TIMING = ("seconds", "ground_seconds")  # the only fields of a report that depend on the machine
 
 
 @dataclass
@@ -307,9 +363,11 @@ class Report:
     readings: dict
     max_procedures: int
     exhaustive: bool
+    conflict_limit: int   # the bound each worker's search had, in solver conflicts
+    conflicts: int        # the solver's work, summed over workers: deterministic, like every finding
+    workers: int
     seconds: float
     ground_seconds: float
-    solves: int
     findings: list[Finding]
     outcomes: dict[str, list[str]]  # kind -> reachable determinations
 
@@ -317,38 +375,59 @@ class Report:
     def contradictions(self) -> list[Finding]:
         return [f for f in self.findings if f.check == "contradiction" or f.claim.get("error")]
 
+    @property
+    def incomplete(self) -> str | None:
+        """Why the report is not exhaustive, or None when it is."""
+        if self.exhaustive:
+            return None
+        return (f"NOT EXHAUSTIVE: the search stopped at its bound of {self.conflict_limit} solver conflicts; "
+                "findings that need the whole space (dead rules, never-decisive criteria, statuses never "
+                "reached, unreachable determinations) are not reported, and others may be missing. "
+                "Raise --max-conflicts.")
+
     def to_dict(self) -> dict:
-        return {"policy": self.policy, "readings": self.readings, "max_procedures": self.max_procedures,
-                "exhaustive": self.exhaustive, "seconds": round(self.seconds, 2),
-                "ground_seconds": round(self.ground_seconds, 2), "solves": self.solves,
+        head = {"exhaustive": self.exhaustive, **({"incomplete": self.incomplete} if self.incomplete else {})}
+        return {**head, "policy": self.policy, "readings": self.readings, "max_procedures": self.max_procedures,
+                "conflict_limit": self.conflict_limit, "conflicts": self.conflicts, "workers": self.workers,
+                "seconds": round(self.seconds, 2), "ground_seconds": round(self.ground_seconds, 2),
                 "reachable_determinations": self.outcomes,
                 "findings": [f.__dict__ for f in self.findings]}
 
 
+def to_json(data: dict) -> str:
+    """Indented JSON whose first line holds the first key (`exhaustive`, and why not), so that a
+    reader of the first line alone knows whether the report is complete."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    first, rest = text.split("\n", 1)[1].split("\n", 1)
+    for key in list(data)[1:2]:  # `incomplete`, when there is one, joins `exhaustive` on that line
+        if key == "incomplete":
+            second, rest = rest.split("\n", 1)
+            first += " " + second.strip()
+    return "{" + first.strip() + "\n" + rest
+
+
 def run(kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedures: int | None = None,
-        budget: float = 25.0, witness_seconds: float = 0.75, workers: int = 2) -> Report:
-    """The whole analysis; each worker grounds the space and searches its share of the targets."""
+        conflicts: int = CONFLICTS, witness_conflicts: int = WITNESS_CONFLICTS, workers: int = 1) -> Report:
+    """The whole analysis; each worker grounds the space and searches its share of the targets.
+
+    The result depends on the rules, the bounds and the number of workers, never on time."""
     started = time.perf_counter()
-    deadline = started + budget
-    args = [(str(kb.root), kb.id, readings, max_procedures, i, workers, deadline, witness_seconds) for i in range(workers)]
+    args = [(str(kb.root), kb.id, readings, max_procedures, i, workers, conflicts, witness_conflicts)
+            for i in range(workers)]
     if workers == 1:
         results = [_search_part(*args[0])]
     else:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_search_part, *zip(*args)))
     exhaustive = all(r["exhaustive"] for r in results)
-    seen: dict[clingo.Symbol, tuple[dict, dict]] = {}
-    for r in results:
-        for text, witness in r["witnesses"].items():
-            seen.setdefault(clingo.parse_term(text), witness)
-    for r in results:  # the smallest witnesses replace the first ones
-        for text in r["representatives"]:
-            seen[clingo.parse_term(text)] = r["witnesses"][text]
-    representatives = _representatives(clingo.parse_term(t) for r in results for t in r["representatives"])
+    seen = {clingo.parse_term(t) for r in results for t in r["reached"]}
+    witnesses = {clingo.parse_term(t): w for r in results for t, w in r["witnesses"].items()}
+    minimal = {clingo.parse_term(t): m for r in results for t, m in r["minimal"].items()}
+    representatives = _representatives(witnesses)
     sites = results[0]["sites"]
-    findings = _findings(kb, seen, representatives, sites, exhaustive)
+    findings = _findings(kb, seen, witnesses, minimal, representatives, sites, exhaustive)
     outcomes: dict[str, list[str]] = {}
-    for s in seen:
+    for s in sorted(seen):
         if s.name == "qa_outcome":
             outcomes.setdefault(s.arguments[0].name, []).append(s.arguments[1].name)
     if exhaustive:
@@ -357,16 +436,17 @@ def run(kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedure
                 if d not in outcomes[kind]:
                     findings.append(Finding("unreachable", kind, f"no case of this kind is decided {d.replace('_', ' ')}"))
     return Report(kb.id, dict(readings or {}), results[0]["bounds"].get(("prior_procedures",), 0), exhaustive,
-                  time.perf_counter() - started, max(r["ground_seconds"] for r in results),
-                  sum(r["solves"] for r in results), findings, {k: sorted(v) for k, v in sorted(outcomes.items())})
+                  conflicts, sum(r["conflicts"] for r in results), workers, time.perf_counter() - started,
+                  max(r["ground_seconds"] for r in results), findings,
+                  {k: sorted(v) for k, v in sorted(outcomes.items())})
 
 
-def _findings(kb, seen, representatives, sites, exhaustive) -> list[Finding]:
+def _findings(kb, seen, witnesses, minimal, representatives, sites, exhaustive) -> list[Finding]:
     findings: list[Finding] = []
 
     def witnessed(check, sym, subject, detail, claim=None):
-        case, model_claim = seen[sym]
-        findings.append(Finding(check, subject, detail, case, claim or model_claim))
+        case, model_claim = witnesses[sym]
+        findings.append(Finding(check, subject, detail, case, claim or model_claim, minimal=minimal[sym]))
 
     for sym in sorted(s for s in representatives if s.name == "qa_contradiction"):
         witnessed("contradiction", sym, str(sym.arguments[0]), "the rules give this case conflicting results",
@@ -439,14 +519,19 @@ CHECK_TITLES = [
 
 
 def markdown(report: Report) -> str:
-    lines = [f"# Policy QA: {report.policy}", "",
+    """The report for people; its first line says whether the search was exhaustive."""
+    first = (f"# Policy QA: {report.policy}" if report.exhaustive else
+             f"# Policy QA: {report.policy}: **{report.incomplete}**")
+    lines = [first, "",
              f"Searched every case the schema admits, with up to {report.max_procedures} prior procedures, "
              f"numbers and dates cut at the rules' thresholds"
              + (f", under readings {report.readings}" if report.readings else "") + ". "
              + ("The search was exhaustive: what is not listed cannot happen in that space."
-                if report.exhaustive else "**The search ran out of time: findings that need the whole space "
-                "(dead rules, never-decisive criteria, unreachable determinations) are not reported.**"),
-             f"{report.seconds:.1f} s (grounding {report.ground_seconds:.1f} s, {report.solves} solver calls).", ""]
+                if report.exhaustive else "**The search was not exhaustive: what is listed can happen, "
+                "but what is not listed may happen too.**"),
+             f"{report.conflicts} solver conflicts (bound {report.conflict_limit} per worker, {report.workers} "
+             f"worker{'s' if report.workers > 1 else ''}); {report.seconds:.1f} s, grounding {report.ground_seconds:.1f} s.",
+             ""]
     for check, title, meaning in CHECK_TITLES:
         found = [f for f in report.findings if f.check == check]
         lines += [f"## {title} ({len(found)})", "", f"_{meaning}_", ""]
@@ -459,7 +544,8 @@ def markdown(report: Report) -> str:
                 claim = f.claim.get("error") and "an internal error" or \
                     f"{f.claim['request_kind'].replace('_', ' ')}, {f.claim['determination'].replace('_', ' ')}"
                 check_mark = {True: "verified", False: "**NOT as claimed**", None: "not run"}[f.verified]
-                lines += [f"  - witness, decided {claim} ({check_mark} by kbquery):", "",
+                size = "smallest" if f.minimal else "not proved smallest"
+                lines += [f"  - witness ({size}), decided {claim} ({check_mark} by kbquery):", "",
                           "    ```json", "    " + json.dumps(f.witness, sort_keys=True), "    ```", ""]
         lines.append("")
     lines += ["## Determinations reachable per kind of request", "",

@@ -7,15 +7,15 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kbquery import decide, diff
-from kbquery.cli import main
+from kbquery import decide, diff, qa
+from kbquery.cli import EXIT_INCOMPLETE, main
 from kbquery.knowledge import knowledge_base
 
 
 @pytest.fixture(scope="module")
 def bilateral():
     kb = knowledge_base()
-    result = diff.run(kb, {"bilateral_injection": "one_injection"}, budget=120)
+    result = diff.run(kb, {"bilateral_injection": "one_injection"})
     diff.verify(result, kb)
     return result
 
@@ -39,8 +39,7 @@ def test_every_witness_decides_both_ways(bilateral):
 def test_a_reading_that_changes_nothing_reported_as_such():
     kb = knowledge_base()
     # Under general_criteria=own_section_only the base already skips I for II; switching it again changes nothing.
-    result = diff.run(kb, {"general_criteria": "own_section_only"}, base={"general_criteria": "own_section_only"},
-                      budget=120)
+    result = diff.run(kb, {"general_criteria": "own_section_only"}, base={"general_criteria": "own_section_only"})
     assert result.exhaustive and result.changes == []
 
 
@@ -58,6 +57,7 @@ def test_only_reading_dependent_predicates_are_copied():
 def test_cli_diff_json():
     result = CliRunner().invoke(main, ["diff", "--reading", "third_diagnostic=case_by_case_review", "--format", "json"])
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == '{"exhaustive": true,'
     data = json.loads(result.output)
     assert data["exhaustive"]
     assert {(c["base"]["determination"], c["switched"]["determination"]) for c in data["changes"]} >= {
@@ -68,3 +68,24 @@ def test_cli_diff_json():
 def test_cli_diff_needs_a_reading():
     assert CliRunner().invoke(main, ["diff"]).exit_code == 2
     assert CliRunner().invoke(main, ["diff", "--reading", "months=days_30"]).exit_code == 2
+
+
+def test_two_runs_give_the_same_diff(bilateral):
+    kb = knowledge_base()
+    again = diff.run(kb, {"bilateral_injection": "one_injection"})
+    diff.verify(again, kb)
+    untimed = [{k: v for k, v in d.to_dict().items() if k not in qa.TIMING} for d in (again, bilateral)]
+    assert untimed[0] == untimed[1]
+    assert all(c.minimal for c in bilateral.changes)
+
+
+def test_a_diff_stopped_at_its_bound_says_so_first_and_fails():
+    args = ["diff", "--reading", "bilateral_injection=one_injection", "--max-procedures", "1", "--max-conflicts", "20"]
+    result = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert result.exit_code == EXIT_INCOMPLETE
+    assert result.output.splitlines()[0].startswith('{"exhaustive": false, "incomplete": "NOT EXHAUSTIVE')
+    assert not json.loads(result.output)["exhaustive"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == EXIT_INCOMPLETE
+    assert result.output.splitlines()[0].startswith("# Reading diff: bilateral_injection=one_injection against "
+                                                    "the register's defaults: **NOT EXHAUSTIVE")
