@@ -186,7 +186,9 @@ def _resume(output: Path, summary: Summary) -> int:
 
 
 def written(output: Path) -> int:
-    """How many records an output holds whole."""
+    """How many records an output holds whole (none yet when it does not exist)."""
+    if not output.exists():
+        return 0
     with output.open("rb") as f:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
 

@@ -346,8 +346,9 @@ def batch_command(source, output, workers, explain, resume, scheduler, readings)
     """Decide every case of SOURCE (a JSONL file, one case a line, or a folder of case files)
     into a JSONL file: one line for every input line, in input order; an invalid case becomes an
     error record with its line number and the validation errors. A summary counts the outcomes.
-    Lines end at "\n" only (JSON Lines), each read as UTF-8. OUTPUT.manifest.json records what
-    the output is made from, and --resume refuses to continue it from another input or readings.
+    Lines end at a line feed alone (JSON Lines: a carriage return inside a line is whitespace),
+    each read as UTF-8. OUTPUT.manifest.json records what the output is made from, and --resume
+    refuses to continue it from another input or readings.
 
     Exit status: 0 when every line was decided, 3 when the run completed but some lines were not
     valid cases (each has its error record), 1 when some line hit an internal failure, 2 for a

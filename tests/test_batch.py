@@ -330,3 +330,9 @@ def test_sigint_stops_with_whole_records_and_a_hint_to_resume(tmp_path):
                              text=True, timeout=120)
     assert resumed.returncode == 0 and f"800 cases ({n} from an earlier run)" in resumed.stdout, resumed.stderr
     assert [json.loads(line)["line"] for line in out.read_bytes().splitlines()] == list(range(1, 801))
+
+
+def test_the_help_states_the_exit_statuses():
+    text = " ".join(CliRunner().invoke(main, ["batch", "--help"]).output.split())
+    assert "0 when every line was decided, 3 when the run completed but some lines were not valid cases" in text
+    assert "130 when interrupted" in text and "Lines end at a line feed alone" in text
