@@ -2,6 +2,7 @@
 
     python bench/run.py            # writes bench/results.md and prints it (a batch of a million cases)
     python bench/run.py --quick    # fewer repetitions and smaller batches
+    python bench/run.py --qa-only  # only `kbquery qa`: wall time, and whether it was exhaustive
 
 Medians over warm repetitions; the ratios are what carry from one machine to another.
 """
@@ -187,6 +188,24 @@ def rows_speed(repeat: int, batch_size: int, big: int, seed: int) -> list[tuple]
     return rows
 
 
+def rows_qa(repeat: int) -> list[tuple]:
+    """`kbquery qa` as CI runs it: wall time (median), and whether the search was exhaustive. The
+    search is bounded in solver conflicts, so its findings are the same however long it takes."""
+    runs, reports = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run([KBQUERY, "qa", "--format", "json"], check=False, capture_output=True, text=True)
+        runs.append(time.perf_counter() - start)
+        reports.append(json.loads(done.stdout))
+    exhaustive = all(r["exhaustive"] for r in reports)
+    same = len({json.dumps({k: v for k, v in r.items() if k not in ("seconds", "ground_seconds")}) for r in reports}) == 1
+    seconds = statistics.median(runs)
+    return [(f"`kbquery qa` (wall, median of {repeat}): {'exhaustive' if exhaustive else 'NOT exhaustive'}, "
+             f"{reports[0]['conflicts']} solver conflicts, {len(reports[0]['findings'])} findings"
+             + ("" if same else ", REPORTS DIFFER between runs"), f"{seconds:.1f} s", "",
+             "target: at most 15 s, exhaustive")]
+
+
 def table(rows) -> str:
     lines = ["| measure | value | rate | ratio |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {' | '.join(r)} |" for r in rows]) + "\n"
@@ -201,11 +220,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1000000,
                         help="the large batch's generator seed: another seed, other cases for the differential")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
+    parser.add_argument("--qa-only", action="store_true",
+                        help="only the `kbquery qa` row (printed, results.md left alone)")
     args = parser.parse_args(argv)
+    if args.qa_only:
+        print(table(rows_qa(3 if args.quick else 5)))
+        return 0
     repeat = 3 if args.quick else 7
     big = args.cases or (20000 if args.quick else 1000000)
     started = time.perf_counter()
-    rows = rows_speed(repeat, 1000 if args.quick else 4000, big, args.seed)
+    rows = rows_speed(repeat, 1000 if args.quick else 4000, big, args.seed) + rows_qa(3 if args.quick else 5)
     text = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}, "
             f"{len(suite_cases())} suite cases for the in-process figures, median of {repeat} warm runs each; "
             f"ratios are to the determination alone (or to `import clingo`). Took {time.perf_counter() - started:.0f} s.\n\n"
