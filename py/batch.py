@@ -170,10 +170,10 @@ def _check_resumable(output: Path, now: dict) -> None:
 def _resume(output: Path, summary: Summary) -> int:
     """Lines already written whole (a torn last line is cut off); they are counted, not redone."""
     done = 0
-    with output.open("r+", encoding="utf-8") as f:
+    with output.open("r+b") as f:  # bytes: a kill can tear a line inside a UTF-8 character
         keep = 0
-        for line in iter(f.readline, ""):
-            if not line.endswith("\n"):
+        for line in iter(f.readline, b""):
+            if not line.endswith(b"\n"):
                 break
             record = json.loads(line)
             if record.get("line") != done + 1:

@@ -336,3 +336,15 @@ def test_the_help_states_the_exit_statuses():
     text = " ".join(CliRunner().invoke(main, ["batch", "--help"]).output.split())
     assert "0 when every line was decided, 3 when the run completed but some lines were not valid cases" in text
     assert "130 when interrupted" in text and "Lines end at a line feed alone" in text
+
+
+def test_resume_after_a_line_torn_inside_a_character(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(decided(f"é{i}ü€") + b"\n" for i in range(3)))
+    out = tmp_path / "out.jsonl"
+    batch.run(source, out, workers=1, progress=False)
+    data = out.read_bytes()
+    cut = data.index("€".encode(), data.index(b"\n") + 1) + 1  # the second record, inside the euro sign
+    out.write_bytes(data[:cut])
+    summary = batch.run(source, out, workers=1, resume=True, progress=False)
+    assert out.read_bytes() == data and summary.resumed_from == 1
