@@ -27,11 +27,11 @@ from pathlib import Path
 
 from . import CaseError, InternalError, decide_many
 from .case import MAX_BYTES, case_id_of, parse
-from .knowledge import knowledge_base
+from .knowledge import DEFAULT_POLICY, knowledge_base, policies
 
 WINDOW = 200  # cases per task, grounded together: large enough to amortise the rules, small enough to stream
 RECYCLE_AFTER = 10  # tasks (2,000 cases) per worker process
-MANIFEST_KEYS = ("input_sha256", "policy", "kb_digest", "readings", "explain")  # what a resumed run must share
+MANIFEST_KEYS = ("input_sha256", "policy", "policies", "explain")  # what a resumed run must share
 
 
 def read_items(source: Path) -> Iterator[tuple[int, str, bytes]]:
@@ -142,10 +142,26 @@ def _survey(source: Path) -> tuple[int, str | None]:
 
 
 def _manifest(source: Path, digest: str | None, readings: dict | None, explain: bool) -> dict:
-    kb = knowledge_base()
-    return {"input": str(source), "input_sha256": digest, "policy": kb.id, "kb_digest": kb.digest,
-            "readings": {rid: (readings or {}).get(rid, r.default) for rid, r in kb.readings.items()},
+    """What the output is made from: the input, and for every policy a case may name, its rules' digest
+    and the reading of each clause as applied (so a reading named at its default is the same run)."""
+    applied = {}
+    for pid in policies():
+        kb = knowledge_base(pid)
+        applied[pid] = {"kb_digest": kb.digest,
+                        "readings": {rid: (readings or {}).get(rid, r.default) for rid, r in kb.readings.items()}}
+    return {"input": str(source), "input_sha256": digest, "policy": DEFAULT_POLICY, "policies": applied,
             "explain": explain}
+
+
+def _difference(then, now, path: str = "") -> str | None:
+    """The first field in which two manifests differ, said as `path was X, is now Y`."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        for key in sorted(then.keys() | now.keys()):
+            found = _difference(then.get(key), now.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    return None if then == now else f"{path} was {then!r}, is now {now!r}"
 
 
 def _check_resumable(output: Path, now: dict) -> None:
@@ -158,13 +174,10 @@ def _check_resumable(output: Path, now: dict) -> None:
     except FileNotFoundError:
         raise ValueError(f"cannot resume {output}: {path} is missing, so nothing says what it was made from; "
                          f"remove {output} to start again") from None
-    for key in MANIFEST_KEYS:
-        was, now_ = then.get(key), now[key]
-        if was != now_:
-            if key == "readings" and isinstance(was, dict):
-                was, now_ = ({k: v for k, v in d.items() if was.get(k) != now_.get(k)} for d in (was, now_))
-            raise ValueError(f"cannot resume {output}: it was made with {key} {was}, this run has {now_}; "
-                             f"remove {output} and {path.name} to start again, or write to another file")
+    difference = _difference({key: then.get(key) for key in MANIFEST_KEYS}, {key: now[key] for key in MANIFEST_KEYS})
+    if difference:
+        raise ValueError(f"cannot resume {output}: another run made it ({difference}); "
+                         f"remove {output} and {path.name} to start again, or write to another file")
 
 
 def _resume(output: Path, summary: Summary) -> int:

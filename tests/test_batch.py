@@ -229,8 +229,9 @@ def test_resume_refuses_another_run(source, tmp_path, change):
         batch.manifest_path(out).unlink()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
-    expected = {"input": "input_sha256", "reading": "readings {'bilateral_injection': 'two_injections'}, this run "
-                "has {'bilateral_injection': 'one_injection'}", "explain": "explain False", "no manifest": "is missing"}
+    expected = {"input": "(input_sha256 was '", "explain": "(explain was False, is now True)",
+                "reading": "(policies.MC.CP.MP.166.readings.bilateral_injection was 'two_injections', is now 'one_injection')",
+                "no manifest": "is missing"}
     assert f"cannot resume {out}" in result.output and expected[change] in result.output
     assert out.read_bytes() == kept
 
