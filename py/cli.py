@@ -86,7 +86,9 @@ def main():
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output, in the format its extension names "
                    "(.json, .txt; with --explain also .dot, .svg, .png, .html).")
-@click.option("--collapse-met", is_flag=True, help="Fold the branches that are met, so a large graph stays readable.")
+@click.option("--collapse-met/--expand", "collapse_met", default=None,
+              help="With --explain: fold the met branches everywhere (--collapse-met, the text tree too) or unfold "
+                   "them everywhere (--expand). By default pictures and the HTML page fold them, the text tree does not.")
 @reading_option
 @click.option("--policy", default=None, type=click.Choice(policies()),
               help="Decide under this policy folder under kb/ (default: the case's own `policy` key, else the default policy).")
@@ -256,7 +258,7 @@ main.add_command(coverage_command)
               help="Another knowledge base folder (holding common/ and the policy's folder), e.g. a copy under review.")
 @report_format_option
 @max_procedures_option
-@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Processes searching in parallel, each a fixed share of the targets.")
 @click.option("--witnesses", type=click.Path(file_okay=False), default=None,
               help="Also write each witness as a case file into this folder.")
