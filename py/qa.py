@@ -330,7 +330,7 @@ def share(targets, part: int, parts: int) -> list[clingo.Symbol]:
         return sorted(targets)
     group = part % len(SHARES)
     peers = [p for p in range(parts) if p % len(SHARES) == group]
-    mine = [t for t in sorted(targets) if t.name in SHARES[group]]
+    mine = [t for t in sorted(targets) if (group == 0) == (t.name in SHARES[0])]
     return [t for i, t in enumerate(mine) if i % len(peers) == peers.index(part)]
 
 
