@@ -61,8 +61,9 @@ def decide_window(items: list[tuple[int, str, str | bytes]], readings: dict | No
             if not text.strip():
                 raise CaseError([("", "empty line: no case")])
             document = parse(text)
-            if case_id_of(document):  # for an error record; a determination carries its own
-                record["case_id"] = case_id_of(document)
+            case_id = case_id_of(document)
+            if case_id:  # for an error record; a determination carries its own
+                record["case_id"] = case_id
             cases.append((record, document))
         except CaseError as e:
             _refused(record, e)
