@@ -86,7 +86,9 @@ def main():
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output, in the format its extension names "
                    "(.json, .txt; with --explain also .dot, .svg, .png, .html).")
-@click.option("--collapse-met", is_flag=True, help="Fold the branches that are met, so a large graph stays readable.")
+@click.option("--collapse-met/--expand", "collapse_met", default=None,
+              help="With --explain: fold the met branches everywhere (--collapse-met, the text tree too) or unfold "
+                   "them everywhere (--expand). By default pictures and the HTML page fold them, the text tree does not.")
 @reading_option
 @click.option("--policy", default=None, type=click.Choice(policies()),
               help="Decide under this policy folder under kb/ (default: the case's own `policy` key, else the default policy).")
