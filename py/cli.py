@@ -61,9 +61,9 @@ EXIT_INCOMPLETE = 4  # qa, diff: the search stopped at its bound, so the report 
 
 def conflicts_option(default: int):
     return click.option("--max-conflicts", "conflicts", type=click.IntRange(1), default=default, show_default=True,
-                        help="Bound on the search, in solver conflicts (a count, not seconds: the same rules give "
-                             "the same report on any machine); past it the report says on its first line that it "
-                             f"is not exhaustive, and the exit status is {EXIT_INCOMPLETE}.")
+                        help="Bound on the search, in solver conflicts per worker (a count, not seconds: the same "
+                             "rules give the same report on any machine); past it the report says on its first line "
+                             f"that it is not exhaustive, and the exit status is {EXIT_INCOMPLETE}.")
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})

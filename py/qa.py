@@ -4,8 +4,9 @@ criteria and unreachable determinations, each finding with a witness case.
 The search space is generated in ASP (kb/common/qa_space.lp) from the case schema, lists unrolled
 to the policy's bounds and numbers and dates cut at its thresholds (kb/<policy>/qa.lp); the
 policy's rules are reused unchanged, each rule with a body given a twin `qa_fired(Id) :- Body.`
-so that a rule no case can fire shows. One grounding; then one solve call that enumerates cases,
-each model adding the clause "reach something not reached yet", until no case can.
+so that a rule no case can fire shows (a rule whose head nothing reads, an explanation's wording,
+is left to its twin alone). One grounding; then one solve call that enumerates cases, each model
+adding the clause "reach something not reached yet", until no case can.
 
 What QA reports is a function of the rules alone, never of the machine's speed: the search is
 bounded in solver conflicts (clasp's unit of work), not in seconds, runs single-threaded with a
@@ -205,7 +206,7 @@ def read_only(statements: list[ast.AST]) -> list[ast.AST]:
 
 
 class Search:
-    """One grounding of the space with rules to search it for, solved repeatedly for new targets."""
+    """One grounding of the space with rules to search it for: what they reach, then the smallest witnesses."""
 
     def __init__(self, kb: KnowledgeBase, statements: list[ast.AST], extras: list[Path], target_names,
                  options=(), max_procedures: int | None = None, witness_names=None):
