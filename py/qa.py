@@ -39,7 +39,7 @@ CASE_ATOMS = ("value", "present", "length")
 F, N = clingo.Function, clingo.Number
 
 # Bounds on the solver's work, in conflicts: a count, so the same rules give the same report on
-# any machine however loaded. The search for targets takes about 15,000 on MC.CP.MP.166.
+# any machine however loaded. The whole search takes about 25,000 on MC.CP.MP.166.
 CONFLICTS = 500_000          # the search for what can be reached, per worker
 WITNESS_CONFLICTS = 50_000   # the proof that a witness is the smallest, per finding
 
@@ -412,13 +412,9 @@ class Report:
 def to_json(data: dict) -> str:
     """Indented JSON whose first line holds the first key (`exhaustive`, and why not), so that a
     reader of the first line alone knows whether the report is complete."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    first, rest = text.split("\n", 1)[1].split("\n", 1)
-    for key in list(data)[1:2]:  # `incomplete`, when there is one, joins `exhaustive` on that line
-        if key == "incomplete":
-            second, rest = rest.split("\n", 1)
-            first += " " + second.strip()
-    return "{" + first.strip() + "\n" + rest
+    lines = json.dumps(data, indent=2, ensure_ascii=False).split("\n")
+    head = 1 + ("incomplete" in data)  # `exhaustive` and `incomplete` come first, one line each
+    return "{" + " ".join(line.strip() for line in lines[1:1 + head]) + "\n" + "\n".join(lines[1 + head:])
 
 
 def run(kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedures: int | None = None,
