@@ -198,8 +198,10 @@ def read_only(statements: list[ast.AST]) -> list[ast.AST]:
     they cannot change a case's evaluation, and their twins still show whether they fire."""
     mentioned = set().union(*(_mentions(s) for s in statements))
 
-    def unread(stmt):
-        heads = head_names(stmt) if stmt.ast_type == ast.ASTType.Rule else set()
+    def unread(stmt):  # a plain head: a choice's or an aggregate's bounds may constrain the rest
+        if stmt.ast_type != ast.ASTType.Rule or stmt.head.ast_type != ast.ASTType.Literal:
+            return False
+        heads = head_names(stmt)
         return bool(heads) and not heads & mentioned and not any(h.startswith("qa_") for h in heads)
 
     return [s for s in statements if not unread(s)]
