@@ -213,3 +213,20 @@ def test_the_findings_do_not_depend_on_the_workers():
     unwitnessed = [[{k: v for k, v in f.__dict__.items() if k not in ("witness", "claim")} for f in r.findings]
                    for r in runs]
     assert unwitnessed[0] == unwitnessed[1] and runs[0].outcomes == runs[1].outcomes
+
+
+def test_the_search_leaves_out_only_rules_whose_head_nothing_reads():
+    from clingo import ast
+
+    program = []
+    ast.parse_string("""
+        shown(X) :- value(X).                 % read by nothing: left out
+        read(X) :- value(X).  :- read(a).     % read by a constraint: kept
+        1 { pick(X) : value(X) } 1 :- go.     % a choice constrains, though nothing reads pick/1
+        qa_fired("r") :- value(_).            % a twin stays
+        #show shown/1.
+    """, program.append)
+    kept = {str(s) for s in qa.read_only(program)}
+    assert not any(s.startswith("shown(X) :-") for s in kept)
+    assert "read(X) :- value(X)." in kept and any("read(a)" in s for s in kept)
+    assert any("pick(X)" in s for s in kept) and any(s.startswith("qa_fired") for s in kept)
