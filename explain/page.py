@@ -214,7 +214,7 @@ class _Page:
         if d.get("warnings"):
             lis = "".join(f'<li><b>{_e(w["clause"])}</b>: {_e(w["text"])}</li>' for w in d["warnings"])
             warnings = f'<section id="warnings"><h2>Warnings</h2><ul>{lis}</ul></section>'
-        look = g.nodes[ROOT].get("status", "unknown") if d.get("criteria") else "moot"
+        look = self.view.look(ROOT)
         tree = self.branch(ROOT, None, True, True)
         digest = d.get("kb_digest") or g.graph.get("kb_digest", "")
         return f"""<!DOCTYPE html>
@@ -237,7 +237,7 @@ class _Page:
 <div class="tree">{tree}</div>
 </section>
 </main>
-<footer><p>Knowledge base {_e(digest)}. Written by kbquery; this page needs no network.</p></footer>
+<footer><p>Knowledge base <span class="digest">{_e(digest)}</span>. Written by kbquery; this page needs no network.</p></footer>
 <script>{SCRIPT}</script>
 </div></body></html>
 """
@@ -253,6 +253,7 @@ header { padding: 0.8em 1.5em; border-bottom: 4px solid #9e9e9e; background: #f5
 header.st-met { background: %(met_f)s; border-color: %(met_b)s; }
 header.st-not_met { background: %(not_f)s; border-color: %(not_b)s; }
 header.st-unknown { background: %(unk_f)s; border-color: %(unk_b)s; }
+header.st-moot { background: %(moot_f)s; border-color: %(moot_b)s; }
 h1 { margin: 0; font-size: 1.7em; } .meta { margin: 0.2em 0 0; color: #424242; }
 main { padding: 0 1.5em; } h2 { font-size: 1.15em; margin: 1.1em 0 0.3em; }
 #why ul, #why ol { margin: 0.2em 0; padding-left: 1.4em; }
@@ -292,6 +293,7 @@ table.criteria th[scope=row] { white-space: nowrap; }
 .node.st-not_met { background: %(not_f)s; border-color: %(not_b)s; }
 .node.st-unknown { background: %(unk_f)s; border-color: %(unk_b)s; }
 .node.st-moot { background: %(moot_f)s; border-color: %(moot_b)s; border-style: dashed; color: %(moot_i)s; }
+.node.determination.st-moot { border-style: solid; color: #212121; }
 .node .head.title { font-weight: bold; font-size: 16px; }
 .st-met .mark, .st-met .word { color: %(met_i)s; } .st-not_met .mark, .st-not_met .word { color: %(not_i)s; }
 .st-unknown .mark, .st-unknown .word { color: %(unk_i)s; } .st-moot .mark, .st-moot .word { color: %(moot_i)s; }
@@ -345,8 +347,11 @@ SCRIPT = """
   root.querySelectorAll('.tree .fold').forEach(function (button) {
     button.addEventListener('click', function (event) {
       event.stopPropagation();
-      var branch = button.closest('.branch');
-      setFolded(branch, !branch.classList.contains('folded'));
+      var branch = button.closest('.branch'), fold = !branch.classList.contains('folded');
+      setFolded(branch, fold);
+      if (!fold) {  // unfolding shows the whole branch, not one more level of folds
+        branch.querySelectorAll('.branch.folded').forEach(function (b) { setFolded(b, false); });
+      }
       layout();
     });
   });

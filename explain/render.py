@@ -144,9 +144,7 @@ def to_agraph(g: nx.DiGraph, collapse_met: bool = False, summary: dict | None = 
                      color=BORDER.get(look, "#616161"), penwidth="2.6" if deciding else "1")
         if kind == "determination":
             attrs.update(penwidth="2.6", margin="0.16,0.1")
-            if len(view.children(node)) < 2:  # no section governs: the request is outside the policy
-                attrs.update(fillcolor="#eeeeee", color="#757575")
-        if look == "moot":
+        if look == "moot" and kind != "determination":
             attrs["style"] = "rounded,filled,dashed"
             attrs["fontcolor"] = INK["moot"]
         a.add_node(node, **attrs)

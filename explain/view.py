@@ -73,7 +73,10 @@ class View:
         return self.g.nodes[node].get("status", "")
 
     def look(self, node: str) -> str:
-        """The colour a box takes: its status, or moot."""
+        """The colour a box takes: its status, or moot (grey); grey too for a determination no
+        section governs (a request outside the policy)."""
+        if node == ROOT and not any(self.kind(c) == "section" for c in self.children(node)):
+            return "moot"
         return "moot" if node in self.moot else self.status(node)
 
     def _moot(self) -> set[str]:

@@ -78,7 +78,8 @@ def save_artifact(png: bytes, name: str) -> Path:
 
 
 def compare_screenshot(png: bytes, name: str, update: bool = False) -> None:
-    """Save the screenshot as an artefact and compare it with the reviewed one, within the tolerance."""
+    """Save the screenshot as an artefact and compare it with the reviewed one, within the tolerance.
+    (Mask what changes by itself, such as a digest, when taking it: page.screenshot(mask=[...]).)"""
     import numpy as np
     from PIL import Image
 

@@ -168,3 +168,124 @@ def test_notebook_display_hooks():
     e = explain(decide(ALL[0]))
     assert e._repr_svg_().lstrip().startswith("<?xml") or "<svg" in e._repr_svg_()
     assert 'class="tree"' in e._repr_html_() and ".kbq" in e._repr_html_()
+
+
+# -- Pictures a person reads: the golden cases drawn as PNG, within a screen, text at 10 pt or more --------
+
+ARTIFACTS = HERE / "artifacts"
+MAX_WIDTH = 2400  # pixels at 100%, the golden cases' pictures with met branches folded (the default)
+MIN_POINTS = 10  # the smallest text, at 100% (Graphviz draws PNG at 96 dpi: 10 pt is 13.3 px)
+GOLDEN_IDS = [p.name.split(".")[0] for p in GOLDEN_CASES]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def svg_texts(svg: bytes) -> list[tuple[float, float, str]]:
+    """(font size in points, y, text) of every text line of a Graphviz SVG, in document order."""
+    texts = re.findall(r'<text [^>]*?y="([-\d.]+)"[^>]*?font-size="([\d.]+)"[^>]*>([^<]*)</text>', svg.decode())
+    return [(float(size), float(y), html_unescape(text)) for y, size, text in texts]
+
+
+def html_unescape(text: str) -> str:
+    import html
+    return html.unescape(text)
+
+
+@pytest.fixture(scope="module")
+def golden_explanations():
+    return {name: explain(decide(json.loads(p.read_text()))) for name, p in zip(GOLDEN_IDS, GOLDEN_CASES)}
+
+
+@pytest.mark.parametrize("name", GOLDEN_IDS)
+def test_golden_png_fits_a_screen_with_readable_text(name, golden_explanations):
+    e = golden_explanations[name]
+    png = e.render("png")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{name}.png").write_bytes(png)  # to look at
+    width, height = png_size(png)
+    assert width <= MAX_WIDTH, f"{name}.png is {width} px wide"
+    svg = e.render("svg")
+    points = re.search(rb'<svg width="(\d+)pt" height="(\d+)pt"', svg)
+    # The PNG is the SVG's layout at 96 dpi, not shrunk: a point at 100% is 96/72 pixels.
+    assert abs(width - int(points[1]) * 96 / 72) <= 2 and abs(height - int(points[2]) * 96 / 72) <= 2
+    sizes = {size for size, _, _ in svg_texts(svg)}
+    assert sizes and min(sizes) >= MIN_POINTS
+
+
+def test_pictures_fold_met_branches_unless_expanded(golden_explanations):
+    d = golden_explanations["not-medically-necessary"].determination
+    folded, expanded, text = explain(d), explain(d, collapse_met=False), explain(d, collapse_met=True)
+    assert "+2 below, folded" in folded.render("dot").decode()  # I.A: its condition and fact
+    assert not re.search(r"\+\d+ below, folded", expanded.render("dot").decode())
+    assert folded.text() == expanded.text() != text.text()  # the text tree folds only when asked
+    assert png_size(folded.render("png"))[0] < png_size(expanded.render("png"))[0]
+
+
+def test_criteria_are_drawn_in_the_policys_order(golden_explanations):
+    from kbquery.determination import clause_order
+    for name in ("not-medically-necessary", "repeat-therapeutic-too-soon", "case-by-case-review"):
+        e = golden_explanations[name]
+        svg = e.render("svg").decode()
+        tops = {}
+        for title, body in re.findall(r'<g id="node\d+" class="node">\s*<title>([^<]*)</title>(.*?)</g>', svg, re.S):
+            ys = [float(y) for y in re.findall(r' y="([-\d.]+)"', body)]
+            tops[html_unescape(title)] = min(ys)
+        for section in (n for n in e.graph.successors("determination") if n.startswith("section:")):
+            criteria = [c for c in e.graph.successors(section) if c in tops]
+            assert sorted(criteria, key=lambda c: tops[c]) == sorted(criteria, key=clause_order), (name, section)
+
+
+def test_alternatives_that_did_not_matter_are_grey_not_red(golden_explanations):
+    from kbquery.explain import render
+    e = golden_explanations["not-medically-necessary"]
+    dot = explain(e.determination, collapse_met=False).render("dot").decode()
+    # Ultrasound guidance under a met I.G.1.a, and the FABER test beyond the three I.D needs.
+    for node in ("k(ultrasound_with_exception)", "k(provocation,faber)"):
+        assert e.graph.nodes[node]["status"] == "not_met"
+        line = next(line for line in dot.splitlines() if line.strip().startswith(f'"{node}"'))
+        assert render.FILL["moot"] in dot.split(f'"{node}"', 1)[1].split("];", 1)[0], line
+        assert render.FILL["not_met"] not in dot.split(f'"{node}"', 1)[1].split("];", 1)[0]
+    # I.E, which decided it, is red and on the bold deciding path.
+    attrs = dot.split('"I.E"', 1)[1].split("];", 1)[0]
+    assert render.FILL["not_met"] in attrs and "penwidth=2.6" in attrs
+
+
+@pytest.mark.parametrize("name", ["repeat-therapeutic-too-soon", "case-by-case-review"])
+def test_field_paths_break_only_at_dots(name, golden_explanations):
+    e = golden_explanations[name]
+    lines = [text.strip() for _, _, text in svg_texts(explain(e.determination, collapse_met=False).render("svg"))]
+    paths = {d["path"] for _, d in e.graph.nodes(data=True) if d["kind"] == "fact"}
+    checked = 0
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        for path in paths:
+            for cut in range(1, len(path)):
+                if line.endswith(path[:cut]) and nxt.startswith(path[cut:]) and len(path[:cut]) > 2:
+                    checked += 1
+                    assert path[cut - 1] == ".", f"{path} broken after {path[:cut]!r}"
+    assert checked, "some long path was wrapped"
+
+
+def test_picture_footer_says_what_the_text_says(golden_explanations):
+    e = golden_explanations["not-medically-necessary"]
+    words = " ".join(text for _, _, text in svg_texts(e.render("svg")))
+    for said in ("Legend", "did not matter", "deciding path", "Decided by", "I.E (not met)", "What would change it",
+                 "conservative_therapy.start_date: 2025-11-01 -> 2025-10-24", "pain.radiculopathy: document false",
+                 "Missing", "I.C: pain.radiculopathy", "Readings applied", "weeks = days (I.E, II.B)"):
+        assert said in words, said
+
+
+def test_cli_expand_and_collapse_met(tmp_path):
+    path = str(GOLDEN / "not-medically-necessary.case.json")
+    sizes = {}
+    for flag in ("--expand", "--collapse-met", None):
+        out = tmp_path / f"{flag}.png"
+        result = CliRunner().invoke(main, [path, "--explain", "-o", str(out)] + ([flag] if flag else []))
+        assert result.exit_code == 0, result.output
+        sizes[flag] = png_size(out.read_bytes())
+    assert sizes["--collapse-met"] == sizes[None] and sizes["--expand"][0] > sizes[None][0]
+    folded_text = CliRunner().invoke(main, [path, "--explain", "--collapse-met"]).output
+    assert "met below)" in folded_text and "met below)" not in CliRunner().invoke(main, [path, "--explain"]).output
