@@ -289,3 +289,17 @@ def test_cli_expand_and_collapse_met(tmp_path):
     assert sizes["--collapse-met"] == sizes[None] and sizes["--expand"][0] > sizes[None][0]
     folded_text = CliRunner().invoke(main, [path, "--explain", "--collapse-met"]).output
     assert "met below)" in folded_text and "met below)" not in CliRunner().invoke(main, [path, "--explain"]).output
+
+
+def test_readme_picture_is_the_projects_rendering_and_fits_its_width():
+    """docs/example-explanation.png is what the README's command writes (its layout, give or take a
+    reading's words), and narrow enough to read at the README's width (about 880 px: text of 9 px)."""
+    readme = (HERE.parent / "README.md").read_text()
+    command = "kbquery examples/therapy-too-short.json --explain -o docs/example-explanation.png"
+    assert command in readme and "](docs/example-explanation.png)" in readme
+    shipped = png_size((HERE.parent / "docs" / "example-explanation.png").read_bytes())
+    case = json.loads((HERE.parent / "examples" / "therapy-too-short.json").read_text())
+    now = png_size(explain(decide(case)).render("png"))
+    assert abs(now[0] - shipped[0]) <= 40 and abs(now[1] - shipped[1]) <= 120, (
+        f"docs/example-explanation.png is {shipped}, the project now draws {now}: run `.venv/bin/{command}`")
+    assert shipped[0] <= 1300  # shrunk to 880 px, 10 pt text (13.3 px) stays at 9 px or more
