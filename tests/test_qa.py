@@ -230,3 +230,13 @@ def test_the_search_leaves_out_only_rules_whose_head_nothing_reads():
     assert not any(s.startswith("shown(X) :-") for s in kept)
     assert "read(X) :- value(X)." in kept and any("read(a)" in s for s in kept)
     assert any("pick(X)" in s for s in kept) and any(s.startswith("qa_fired") for s in kept)
+
+
+def test_a_witness_not_proved_smallest_within_its_bound_says_so():
+    kb = knowledge_base()
+    r = qa.run(kb, max_procedures=1, witness_conflicts=1)
+    qa.verify(r, kb)
+    witnessed = [f for f in r.findings if f.witness is not None]
+    assert r.exhaustive and witnessed and not any(f.minimal for f in witnessed)
+    assert all(f.verified for f in witnessed)  # the first model's case, still a witness
+    assert "witness (not proved smallest)" in qa.markdown(r)
