@@ -272,6 +272,7 @@ table.criteria th[scope=row] { white-space: nowrap; }
 .legend { font-size: 0.9em; } .legend .derived { color: #333; } .legend .fact { color: #5f5f5f; }
 .tree { overflow-x: auto; padding: 0.6em 0 1em; font-size: 13px; }
 .branch { display: flex; align-items: center; position: relative; }
+.tree > .branch { display: inline-flex; }
 .kids { display: flex; flex-direction: column; margin-left: 16px; position: relative; }
 .kids.empty { display: none; }
 .kids::before { content: ""; position: absolute; left: -16px; top: 50%%; width: 16px; border-top: 1.5px solid #9e9e9e; }
@@ -314,9 +315,8 @@ footer { padding: 0.5em 1.5em 1.5em; color: #757575; font-size: 0.85em; overflow
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .kbq { font-size: 10pt; } main { padding: 0; } header { padding: 0.4em 0; }
   .toolbar { display: none; } .node .fold { border: none; padding: 0; background: none; }
-  .tree { overflow: visible; font-size: 8pt; }
-  .node { width: 210px; cursor: default; break-inside: avoid; }
-  .node.determination { width: 150px; } .node.section { width: 90px; }
+  .tree { overflow: visible; zoom: var(--print-zoom, 1); }
+  .node { cursor: default; break-inside: avoid; }
   table, tr { break-inside: auto; } tr { break-inside: avoid; }
   #graph { break-before: page; }
 }
@@ -327,6 +327,7 @@ footer { padding: 0.5em 1.5em 1.5em; color: #757575; font-size: 0.85em; overflow
 
 SCRIPT = """
 (function (root) {
+  var PRINT_WIDTH = 700;
   function layout() {  // the lines between boxes: which child is first and last among those shown
     root.querySelectorAll('.tree .kids').forEach(function (kids) {
       var shown = Array.prototype.filter.call(kids.children, function (b) {
@@ -336,6 +337,9 @@ SCRIPT = """
       if (shown.length) { shown[0].classList.add('first'); shown[shown.length - 1].classList.add('last'); }
       kids.classList.toggle('empty', shown.length === 0);
     });
+    // Printed, the graph shrinks to the width of a page (A4 or Letter, within margins).
+    var drawn = root.querySelector('.tree > .branch');
+    root.style.setProperty('--print-zoom', String(Math.min(1, PRINT_WIDTH / Math.max(1, drawn.scrollWidth))));
   }
   function setFolded(branch, folded) {
     var button = branch.querySelector(':scope > .node > .fold');

@@ -138,5 +138,8 @@ def test_print_stylesheet(page, pages, update_golden):
     assert header.evaluate("h => getComputedStyle(h).printColorAdjust") == "exact"
     shot = page.screenshot(full_page=True, mask=[page.locator("footer .digest")])
     compare_screenshot(shot, "print-not-medically-necessary", update_golden)
+    # The graph shrinks to a page's width (A4 is 794 px at 96 dpi, less its margins).
+    width = page.locator(".tree > .branch").evaluate("b => b.getBoundingClientRect().width")
+    assert width <= 720, f"the printed graph is {width} px wide"
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf[:5] == b"%PDF-" and len(pdf) > 10_000
