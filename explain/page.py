@@ -136,6 +136,8 @@ class _Page:
             classes.append("folded")
         if node in view.deciding and (parent is None or parent in view.deciding):
             classes.append("deciding")
+        if view.kind(node) in ("section", "request_kind"):
+            classes.append("band")  # one band per section, as in the picture
         classes += ["first"] * first + ["last"] * last
         inner = ""
         if kids:
@@ -277,6 +279,8 @@ table.criteria th[scope=row] { white-space: nowrap; }
 .kids.empty { display: none; }
 .kids::before { content: ""; position: absolute; left: -16px; top: 50%%; width: 16px; border-top: 1.5px solid #9e9e9e; }
 .kids > .branch { padding: 3px 0 3px 16px; }
+.kids > .branch.band { padding: 9px 10px 9px 16px; background: linear-gradient(to right, transparent 16px, #f6f6f6 16px)
+                       no-repeat 0 3px / 100%% calc(100%% - 6px); }
 .kids > .branch::before { content: ""; position: absolute; left: 0; top: 50%%; width: 16px; border-top: 1.5px solid #9e9e9e; }
 .kids > .branch::after { content: ""; position: absolute; left: 0; top: 0; bottom: 0; border-left: 1.5px solid #9e9e9e; }
 .kids > .branch.first::after { top: 50%%; } .kids > .branch.last::after { bottom: 50%%; }
