@@ -13,7 +13,7 @@ from typing import Any
 from .case import CaseError, case_document, parse, validate
 from .determination import Determination
 from .determination import read as _read
-from .knowledge import DEFAULT_POLICY, KnowledgeBase, knowledge_base
+from .knowledge import DEFAULT_POLICY, KnowledgeBase, knowledge_base, policies, scoped_readings
 from .solve import InternalError, solve_many
 
 __all__ = ["CaseError", "Determination", "InternalError", "KnowledgeBase", "decide", "decide_many", "knowledge_base", "load"]
@@ -41,6 +41,8 @@ def decide_many(cases: Sequence[Any], *, readings: dict[str, str] | None = None,
     The valid cases of each policy and readings are grounded and solved together
     (kbquery.solve.solve_many), which costs a fraction per case of deciding them one by one."""
     results: list = [None] * len(cases)
+    # A switched reading goes to each policy whose register has it; one no policy has is an error.
+    switched = scoped_readings(readings, [kb] if kb else [knowledge_base(p) for p in policies()])
     members: dict[tuple[KnowledgeBase, tuple], list[tuple[int, dict]]] = {}
     for i, document in enumerate(cases):
         try:
@@ -50,7 +52,7 @@ def decide_many(cases: Sequence[Any], *, readings: dict[str, str] | None = None,
                 valid = validate(case, policy_kb.schema)
             except CaseError as e:  # paths within the file, where a suite file holds the case under "case"
                 raise e.within(within) if within else e from None
-            chosen = {**_own_readings(policy_kb, own), **(readings or {})}
+            chosen = {**_own_readings(policy_kb, own), **switched.get(policy_kb, {})}
             members.setdefault((policy_kb, tuple(sorted(chosen.items()))), []).append((i, valid))
         except CaseError as e:
             results[i] = e

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import CaseError, InternalError, decide_many
 from .case import MAX_BYTES, case_id_of, parse
-from .knowledge import DEFAULT_POLICY, knowledge_base, policies
+from .knowledge import knowledge_base, policies
 
 WINDOW = 200  # cases per task, grounded together: large enough to amortise the rules, small enough to stream
 RECYCLE_AFTER = 10  # tasks (2,000 cases) per worker process
@@ -51,8 +51,10 @@ def _case_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.json"))
 
 
-def decide_window(items: list[tuple[int, str, str | bytes]], readings: dict | None, explain: bool) -> list[str]:
-    """One output line per item, in order, never raising: the cases are read, then decided together."""
+def decide_window(items: list[tuple[int, str, str | bytes]], readings: dict | None, explain: bool,
+                  policy: str | None = None) -> list[str]:
+    """One output line per item, in order, never raising: the cases are read, then decided together,
+    each under `policy` when given, else under the policy it names."""
     records: list[dict] = []
     cases: list[tuple[dict, dict]] = []  # (record, case) for each case that could be read
     for number, origin, text in items:
@@ -68,7 +70,8 @@ def decide_window(items: list[tuple[int, str, str | bytes]], readings: dict | No
         except CaseError as e:
             _refused(record, e)
         records.append(record)
-    for (record, _), result in zip(cases, decide_many([case for _, case in cases], readings=readings)):
+    kb = knowledge_base(policy) if policy else None
+    for (record, _), result in zip(cases, decide_many([case for _, case in cases], readings=readings, kb=kb)):
         try:
             if isinstance(result, Exception):
                 raise result
@@ -142,7 +145,7 @@ def _survey(source: Path) -> tuple[int, str | None]:
     return lines + (last != b"\n"), h.hexdigest()  # a last line without "\n" is a line
 
 
-def _manifest(source: Path, digest: str | None, readings: dict | None, explain: bool) -> dict:
+def _manifest(source: Path, digest: str | None, readings: dict | None, explain: bool, policy: str | None) -> dict:
     """What the output is made from: the input, and for every policy a case may name, its rules' digest
     and the reading of each clause as applied (so a reading named at its default is the same run)."""
     applied = {}
@@ -150,7 +153,7 @@ def _manifest(source: Path, digest: str | None, readings: dict | None, explain: 
         kb = knowledge_base(pid)
         applied[pid] = {"kb_digest": kb.digest,
                         "readings": {rid: (readings or {}).get(rid, r.default) for rid, r in kb.readings.items()}}
-    return {"input": str(source), "input_sha256": digest, "policy": DEFAULT_POLICY, "policies": applied,
+    return {"input": str(source), "input_sha256": digest, "policy": policy or "each case's own", "policies": applied,
             "explain": explain}
 
 
@@ -246,8 +249,9 @@ def _exit_with_parent() -> None:
 
 
 def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None = None, explain: bool = False,
-        resume: bool = False, client=None, progress: bool | None = None) -> Summary:
-    """Decide every item of `source` into `output`. `client`: a dask.distributed Client, else local processes.
+        resume: bool = False, client=None, progress: bool | None = None, policy: str | None = None) -> Summary:
+    """Decide every item of `source` into `output`, each case under `policy` when given, else under the
+    policy it names. `client`: a dask.distributed Client, else local processes.
 
     Raises FileExistsError for an output that exists without `resume`, ValueError for one that
     another run made, and KeyboardInterrupt on SIGINT once the records decided so far are written whole."""
@@ -255,7 +259,7 @@ def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None =
     if output.exists() and not resume:
         raise FileExistsError(f"{output} exists: pass --resume to continue it, or remove it")
     total, digest = _survey(source)
-    manifest = _manifest(source, digest, readings, explain)
+    manifest = _manifest(source, digest, readings, explain, policy)
     if output.exists():
         _check_resumable(output, manifest)
         summary.resumed_from = done = _resume(output, summary)
@@ -287,7 +291,7 @@ def run(source: Path, output: Path, *, workers: int = 2, readings: dict | None =
 
             for window in _windows(items, WINDOW):
                 interruption.check()
-                in_flight.append(submit(decide_window, window, readings, explain))
+                in_flight.append(submit(decide_window, window, readings, explain, policy))
                 if len(in_flight) >= 2 * max(workers, 1):
                     drain_one()
             while in_flight:

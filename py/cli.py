@@ -11,7 +11,7 @@ import click
 from . import CaseError, InternalError, decide, formats
 from .case import parse
 from .coverage import coverage_command
-from .knowledge import DEFAULT_POLICY, knowledge_base, policies
+from .knowledge import DEFAULT_POLICY, knowledge_base, policies, scoped_readings
 from .report import text as text_report
 
 EXPLAIN_FORMATS = ("dot", "svg", "png", "html")
@@ -343,14 +343,17 @@ def diff_command(policy, readings, base, fmt, max_procedures, conflicts):
 @click.option("--resume", is_flag=True, help="Continue an interrupted run into the same output: nothing redone, nothing lost.")
 @click.option("--dask", "scheduler", default=None, metavar="ADDRESS",
               help="Run on a Dask cluster: a scheduler address (tcp://host:8786), or `local` for a local cluster.")
+@click.option("--policy", default=None, type=click.Choice(policies()),
+              help="Decide every case under this policy (default: the policy each case names, else the default one).")
 @reading_option
-def batch_command(source, output, workers, explain, resume, scheduler, readings):
+def batch_command(source, output, workers, explain, resume, scheduler, policy, readings):
     """Decide every case of SOURCE (a JSONL file, one case a line, or a folder of case files)
     into a JSONL file: one line for every input line, in input order; an invalid case becomes an
     error record with its line number and the validation errors. A summary counts the outcomes.
     Lines end at a line feed alone (JSON Lines: a carriage return inside a line is whitespace),
     each read as UTF-8. OUTPUT.manifest.json records what the output is made from, and --resume
-    refuses to continue it from another input or readings.
+    refuses to continue it from another input or readings. A --reading applies to each policy
+    whose register has it.
 
     Exit status: 0 when every line was decided, 3 when the run completed but some lines were not
     valid cases (each has its error record), 1 when some line hit an internal failure, 2 for a
@@ -367,15 +370,14 @@ def batch_command(source, output, workers, explain, resume, scheduler, readings)
 
     from . import batch
 
-    if readings:
-        try:
-            knowledge_base().reading_options(readings)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--reading") from None
+    try:
+        scoped_readings(readings, [knowledge_base(p) for p in ([policy] if policy else policies())])
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--reading") from None
     client, cluster = _dask_client(scheduler, workers) if scheduler else (None, None)
     try:
         summary = batch.run(Path(source), Path(output), workers=workers, readings=readings or None,
-                            explain=explain, resume=resume, client=client)
+                            explain=explain, resume=resume, client=client, policy=policy)
     except (FileExistsError, ValueError) as e:
         raise click.UsageError(str(e)) from None
     except KeyboardInterrupt:

@@ -136,6 +136,25 @@ class KnowledgeBase:
         return args
 
 
+def scoped_readings(readings: dict[str, str] | None, kbs: list[KnowledgeBase]) -> dict[KnowledgeBase, dict[str, str]]:
+    """The readings a caller switched, given to each policy whose register offers that choice (a
+    reading of one policy's clause is not the other's, even under the same id). A choice no policy
+    offers is a ValueError, with the register's own message."""
+    scoped: dict[KnowledgeBase, dict[str, str]] = {kb: {} for kb in kbs}
+    for rid, choice in (readings or {}).items():
+        errors = []
+        for kb in kbs:
+            try:
+                kb.reading_options({rid: choice})
+                scoped[kb][rid] = choice
+            except ValueError as e:
+                errors.append(str(e))
+        if not any(rid in chosen for chosen in scoped.values()):
+            raise ValueError(next((e for e in errors if not e.startswith("unknown")), errors[0]) if errors
+                             else f"unknown reading {rid!r}")
+    return scoped
+
+
 @functools.lru_cache(maxsize=None)
 def knowledge_base(policy: str = DEFAULT_POLICY, root: Path | None = None) -> KnowledgeBase:
     """The knowledge base of a policy, loaded once: from the installed kb/, or another root."""

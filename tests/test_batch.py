@@ -349,3 +349,36 @@ def test_resume_after_a_line_torn_inside_a_character(tmp_path):
     out.write_bytes(data[:cut])
     summary = batch.run(source, out, workers=1, resume=True, progress=False)
     assert out.read_bytes() == data and summary.resumed_from == 1
+
+
+LCD_CASE = next(load_case_file(p)["case"] for p in case_files() if load_case_file(p)["case"].get("policy") not in (None, "MC.CP.MP.166"))
+LCD = LCD_CASE["policy"]
+
+
+def test_policy_decides_every_case_under_it(tmp_path):
+    bare = {k: v for k, v in CASES[0].items() if k != "policy"}
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(bare) + "\n" + json.dumps(LCD_CASE) + "\n")
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.jsonl"), "--workers", "1",
+                                       "--policy", LCD])
+    assert result.exit_code == 0, result.output
+    assert [r["policy"]["id"] for r in read(tmp_path / "out.jsonl")] == [LCD, LCD]
+    assert json.loads((tmp_path / "out.jsonl.manifest.json").read_text())["policy"] == LCD
+
+
+def test_a_reading_goes_to_the_policies_whose_register_has_it(tmp_path):
+    from kbquery import decide_many, knowledge_base
+
+    own = {rid for rid, r in knowledge_base(LCD).readings.items() if len(r.options) > 1} - set(knowledge_base().readings)
+    rid = sorted(own)[0]
+    choice = next(c for c in knowledge_base(LCD).readings[rid].options if c != knowledge_base(LCD).readings[rid].default)
+    mc, lcd = decide_many([CASES[0], LCD_CASE], readings={rid: choice})
+    assert rid not in {r["id"] for r in mc.interpretation} and mc == decide(CASES[0])
+    assert lcd.readings == {rid: choice}
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(CASES[0]) + "\n" + json.dumps(LCD_CASE) + "\n")
+    ok = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "a.jsonl"), "--workers", "1", "--reading", f"{rid}={choice}"])
+    assert ok.exit_code == 0, ok.output
+    unknown = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "b.jsonl"), "--reading", "no_such_reading=x"])
+    assert unknown.exit_code == 2 and "unknown reading 'no_such_reading'" in unknown.output
+    assert not (tmp_path / "b.jsonl").exists()
