@@ -4,7 +4,11 @@
     >>> from kbquery.explain import explain
     >>> e = explain(decide(case))
     >>> print(e.text())          # the tree, with why not and what would change it
-    >>> e.write("out.svg")       # or .png, .dot, .json, .html
+    >>> e.write("out.svg")       # or .png, .dot, .json, .html (the whole explanation as one page)
+    >>> explain(d, collapse_met=False).write("all.png")   # met branches unfolded in the picture too
+
+Pictures and the page fold met branches unless `collapse_met=False`; the text tree folds them
+only with `collapse_met=True`. What they draw is computed from the graph alone (view.py).
 """
 
 from __future__ import annotations

@@ -141,10 +141,9 @@ class _Page:
         classes += ["first"] * first + ["last"] * last
         inner = ""
         if kids:
-            parts = []
-            for i, c in enumerate(kids):
-                visible = [k for k in kids if k in shown]
-                parts.append(self.branch(c, node, bool(visible) and c == visible[0], bool(visible) and c == visible[-1]))
+            visible = [k for k in kids if k in shown]
+            parts = [self.branch(c, node, bool(visible) and c == visible[0], bool(visible) and c == visible[-1])
+                     for c in kids]
             empty = " empty" if not shown else ""
             inner = f'<div class="kids{empty}" data-kept="{len(kept)}">{"".join(parts)}</div>'
         return f'<div class="{" ".join(classes)}">{self.box(node)}{inner}</div>'

@@ -25,7 +25,6 @@ INK = {"met": "#1b5e20", "not_met": "#b71c1c", "unknown": "#6d5200", "moot": "#7
 FONT = "Helvetica"
 SIZE = {"title": 16, "box": 11, "small": 10}  # points; at 100% (96 dpi) nothing is under 10 pt
 WIDTH = {"title": 16, "criterion": 40, "condition": 36, "evidence": 40, "footer": 84}  # characters a line
-DOT_CHAR_WIDTH = 0.52  # of a point size: Helvetica's average, to size the footer's lines
 
 
 def to_json(g: nx.DiGraph) -> str:
