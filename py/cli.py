@@ -413,3 +413,27 @@ def _dask_client(scheduler: str, workers: int):
     except (OSError, ValueError, TypeError) as e:  # the connect timeout is Dask's distributed.comm.timeouts.connect
         click.echo(f"kbquery batch: cannot use the Dask scheduler {scheduler!r}: {e}", err=True)
         sys.exit(EXIT_INVALID)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (the default answers this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--max-body", type=click.IntRange(1, 5_000_000), default=1_000_000, show_default=True,
+              help="The largest request body, in bytes (413 beyond it).")
+def serve_command(host, port, max_body):
+    """Serve determinations over HTTP: POST /v1/decide and /v1/explain, GET /v1/policies, the
+    reviewer page at /, FHIR questionnaires (/fhir/Questionnaire/ID) and CDS Hooks (/cds-services);
+    the OpenAPI documentation at /docs. Bodies are validated as the command line validates a case
+    (HTTP 422 naming each offending path). Needs the serve extra: pip install -e '.[serve]'.
+
+    \b
+    Example:
+      kbquery serve --port 8000
+      curl -s --data-binary @examples/initial-diagnostic.json localhost:8000/v1/decide
+    """
+    try:
+        from .service import serve
+    except ImportError as e:
+        _fail(f"serve needs the serve extra (pip install -e '.[serve]'): {e}", EXIT_INVALID)
+    serve(host, port, max_body)
