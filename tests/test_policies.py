@@ -131,7 +131,7 @@ def test_policies_command_lists_id_revision_title_source_and_restatement():
     assert listed[LCD]["restatement"] and listed["MC.CP.MP.166"]["restatement"] is None
     assert [p for p in listed.values() if p["default"]] == [listed[DEFAULT_POLICY]]
     for p in listed.values():
-        assert p["revision"] and p["title"] and p["source"].startswith("shared/policy/")
+        assert p["revision"] and p["title"] and (ROOT / p["source"]).is_file()  # the text is in the repository
     text = CliRunner().invoke(main, ["policies"])
     assert text.exit_code == 0 and LCD in text.output and "restatement" in text.output
 
