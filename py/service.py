@@ -196,9 +196,11 @@ def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
     return app
 
 
-# The page loads nothing from elsewhere: only its own script and style, its own API, and the pictures it makes.
-_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; "
-                                            "frame-src blob:; object-src 'none'"}
+# The page loads nothing from elsewhere: its own script and style, its own API, and the pictures and
+# pages it makes (the whole explanation opens as a blob: document, whose script is inline).
+_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline' blob:; "
+                                            "style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
+                                            "connect-src 'self'; object-src 'none'"}
 
 
 def _static(name: str) -> bytes:
