@@ -16,7 +16,7 @@ import clingo
 from clingo import ast
 
 from .facts import INPUTS
-from .program import CaseProgram, tag_cases
+from .program import CaseProgram, decision_program, tag_cases
 from .symbols import is_name
 
 
@@ -94,6 +94,17 @@ class KnowledgeBase:
     def case_program(self) -> CaseProgram:
         """The rules rewritten so that many cases solve in one Control, each atom tagged by case."""
         return tag_cases(self.statements, INPUTS)
+
+    @functools.cached_property
+    def decision_statements(self) -> list:
+        """The rules a determination needs (kbquery.program.decision_program): the same shown atoms,
+        without what only an explanation reads."""
+        return decision_program(self.statements)
+
+    @functools.cached_property
+    def decision_case_program(self) -> CaseProgram:
+        """The decision-only rules tagged by case, as case_program is the whole program's."""
+        return tag_cases(self.decision_statements, INPUTS)
 
     @functools.cached_property
     def static_atoms(self) -> list[clingo.Symbol]:

@@ -13,7 +13,7 @@ from clingo import ast
 
 CASE = "case"       # case(K): the cases of one Control, the domain of a tagged rule with no tagged positive atom
 VARIABLE = "CASE"   # the case number's variable in the tagged rules
-KEPT = {ast.ASTType.Rule, ast.ASTType.Definition, ast.ASTType.Program}
+KEPT = {ast.ASTType.Rule, ast.ASTType.Definition, ast.ASTType.Program, ast.ASTType.Defined}
 SHOW = {ast.ASTType.ShowSignature, ast.ASTType.ShowTerm}
 
 
@@ -122,7 +122,7 @@ def tag_cases(statements: list, inputs: set[str]) -> CaseProgram:
                 continue
             raise ValueError(f"{stmt.location.begin.filename}:{stmt.location.begin.line}: "
                              f"cannot rewrite a {kind.name} statement to hold many cases")
-        if kind == ast.ASTType.ShowSignature:
+        if kind in (ast.ASTType.ShowSignature, ast.ASTType.Defined):
             rewritten.append(stmt.update(arity=stmt.arity + 1) if stmt.name in tagged else stmt)
             continue
         if kind not in (ast.ASTType.Rule, ast.ASTType.ShowTerm) or not mentions & tagged:
@@ -151,3 +151,96 @@ def _binds(literal, tagged: set[str]) -> bool:
     return (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
             and literal.atom.ast_type == ast.ASTType.SymbolicAtom
             and literal.atom.symbol.ast_type == ast.ASTType.Function and literal.atom.symbol.name in tagged)
+
+
+# ---------------------------------------------------------------- the decision-only program
+
+def shown(statements: list) -> set[str]:
+    """The predicates the #show statements read: shown signatures and the conditions of shown terms."""
+    found: set[str] = set()
+    for stmt in statements:
+        if stmt.ast_type == ast.ASTType.ShowSignature:
+            found.add(stmt.name)
+        elif stmt.ast_type == ast.ASTType.ShowTerm:
+            found |= names(stmt)
+    return found
+
+
+def needed(statements: list, roots: set[str]) -> set[str]:
+    """The roots and every predicate mentioned by a rule that defines one of them, to a fixpoint:
+    what the roots depend on (`dependent` the other way round)."""
+    return _closure([(names(stmt), head_names(stmt)) for stmt in statements if stmt.ast_type == ast.ASTType.Rule], roots)
+
+
+def decision_program(statements: list) -> list:
+    """The rules a determination needs: the same shown atoms as the whole program, fewer atoms.
+
+    Kept: every rule of a predicate that a #show statement or an integrity constraint depends on
+    (`needed`), the constraints, the #show statements and everything else that is not a rule.
+    Then each predicate p read only by one `#show p(X, ...) : G, p(X, ...)` (the explanation's
+    words, shown only for the nodes G names) is derived only where G holds: its rules take G as
+    a further condition, so what no #show can print is never grounded."""
+    rules = [s for s in statements if s.ast_type == ast.ASTType.Rule]
+    roots = shown(statements) | {n for s in rules if not head_names(s) for n in names(s)}
+    keep = needed(statements, roots)
+    program = [s for s in statements if s.ast_type != ast.ASTType.Rule or not head_names(s) or head_names(s) & keep]
+    for show in [s for s in statements if s.ast_type == ast.ASTType.ShowTerm]:
+        guard = _guard(show, program)
+        if guard is not None:
+            name, variables, condition = guard
+            program = [_guarded(s, variables, condition) if s.ast_type == ast.ASTType.Rule and name in head_names(s) else s
+                       for s in program]
+    return program
+
+
+def _guard(show, program: list):
+    """(p, its variables, G) for `#show p(X, ...) : G, p(X, ...)` when p is read nowhere else and
+    each rule defining p has a plain p(...) head; otherwise None."""
+    term = show.term
+    if term.ast_type != ast.ASTType.Function or term.external:
+        return None
+    variables = [a.name for a in term.arguments if a.ast_type == ast.ASTType.Variable]
+    if len(variables) != len(term.arguments) or len(set(variables)) != len(variables) or "_" in variables:
+        return None
+    body = list(show.body)
+    own = [i for i, lit in enumerate(body) if _plain(lit) and lit.atom.symbol.name == term.name
+           and [getattr(a, "name", None) for a in lit.atom.symbol.arguments] == variables]
+    if len(own) != 1:
+        return None
+    condition = body[:own[0]] + body[own[0] + 1:]
+    for stmt in program:
+        if stmt is show or stmt.ast_type == ast.ASTType.ShowSignature and stmt.name != term.name:
+            continue
+        if stmt.ast_type == ast.ASTType.Rule and term.name in head_names(stmt):
+            head = stmt.head
+            if (head_names(stmt) != {term.name} or head.ast_type != ast.ASTType.Literal or head.sign != ast.Sign.NoSign
+                    or head.atom.symbol.ast_type != ast.ASTType.Function
+                    or len(head.atom.symbol.arguments) != len(variables) or any(term.name in names(lit) for lit in stmt.body)):
+                return None
+        elif term.name in names(stmt) or stmt.ast_type == ast.ASTType.ShowSignature:
+            return None
+    return term.name, variables, condition
+
+
+def _plain(literal) -> bool:
+    return (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
+            and literal.atom.ast_type == ast.ASTType.SymbolicAtom and literal.atom.symbol.ast_type == ast.ASTType.Function)
+
+
+class _Substitute(ast.Transformer):
+    """The show's variables replaced by the head's arguments, its other variables made the rule's own."""
+
+    def __init__(self, mapping: dict, suffix: str):
+        self.mapping, self.suffix = mapping, suffix
+
+    def visit_Variable(self, variable):
+        if variable.name in self.mapping:
+            return self.mapping[variable.name]
+        return variable if variable.name == "_" else variable.update(name=variable.name + self.suffix)
+
+
+def _guarded(rule, variables: list[str], condition: list):
+    """The rule with the show's condition added to its body, over the rule's own head arguments."""
+    mapping = dict(zip(variables, rule.head.atom.symbol.arguments))
+    substitute = _Substitute(mapping, "_SHOWN")
+    return rule.update(body=[*rule.body, *(substitute(lit) for lit in condition)])

@@ -40,11 +40,12 @@ class Answer:
 
 
 def ground(kb: KnowledgeBase, facts: Iterable[clingo.Symbol], readings: dict[str, str] | None = None,
-           extra: Iterable[Path] = (), options: Iterable[str] = ()) -> clingo.Control:
-    """The policy's rules (and any extra encodings) grounded with one case's facts, added through the API."""
+           extra: Iterable[Path] = (), options: Iterable[str] = (), decision: bool = False) -> clingo.Control:
+    """The policy's rules (and any extra encodings) grounded with one case's facts, added through the API;
+    with `decision`, only the rules a determination needs (kb.decision_statements)."""
     ctl = clingo.Control(["--warn=none", *options, *kb.reading_options(readings)])
     with ast.ProgramBuilder(ctl) as builder:
-        for statement in kb.statements:
+        for statement in kb.decision_statements if decision else kb.statements:
             builder.add(statement)
     for path in extra:
         ctl.load(str(path))
@@ -67,30 +68,47 @@ def _checked(answer: Answer) -> Answer | InternalError:
     return InternalError("knowledge base error: " + "; ".join(errors)) if errors else answer
 
 
-def solve(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None, full: bool = False) -> Answer:
-    """One validated case's answer set; InternalError unless there is exactly one, free of kb_error."""
-    models = _models(ground(kb, case_symbols(case, kb.schema), readings, options=["--models=2"]), full)
+def solve(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None, full: bool = False,
+          decision: bool | None = None) -> Answer:
+    """One validated case's answer set; InternalError unless there is exactly one, free of kb_error.
+
+    Its shown atoms come from the decision-only rules, unless `decision` is False; `full` (every
+    atom, for an explanation) always grounds the whole program."""
+    ctl = ground(kb, case_symbols(case, kb.schema), readings, options=["--models=2"], decision=_decision(full, decision))
+    return _one(_models(ctl, full))
+
+
+def _decision(full: bool, decision: bool | None) -> bool:
+    if full and decision:
+        raise ValueError("every atom of the answer set (full) needs the whole program, not the decision-only rules")
+    return not full if decision is None else decision
+
+
+def _one(models: list[list[clingo.Symbol]]) -> Answer:
     if len(models) != 1:
         raise InternalError(f"the knowledge base gave {len(models) or 'no'} answer sets for this case; "
                             "exactly one is required")
-    answer = _checked(Answer((s.name, tuple(s.arguments)) for s in models[0]))
+    answer = _checked(Answer((sym.name, tuple(sym.arguments)) for sym in models[0]))
     if isinstance(answer, InternalError):
         raise answer
     return answer
 
 
-def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full: bool) -> Answer | InternalError:
+def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full: bool,
+            decision: bool) -> Answer | InternalError:
     try:
-        return solve(kb, case, readings, full)
+        return solve(kb, case, readings, full, decision)
     except InternalError as e:
         return e
 
 
-def case_control(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None) -> clingo.Control:
-    """A Control holding the rules tagged by case (kb.case_program) and each case's facts, not yet grounded."""
+def case_control(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None,
+                 decision: bool = False) -> clingo.Control:
+    """A Control holding the rules tagged by case (kb.case_program, or kb.decision_case_program with
+    `decision`) and each case's facts, not yet grounded."""
     ctl = clingo.Control(["--warn=none", "--models=2", *kb.reading_options(readings)])
     with ast.ProgramBuilder(ctl) as builder:
-        for statement in kb.case_program.statements:
+        for statement in (kb.decision_case_program if decision else kb.case_program).statements:
             builder.add(statement)
     with ctl.backend() as backend:
         for number, case in enumerate(cases):
@@ -101,24 +119,26 @@ def case_control(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, s
 
 
 def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None,
-               full: bool = False) -> list[Answer | InternalError]:
+               full: bool = False, decision: bool | None = None) -> list[Answer | InternalError]:
     """Each validated case's answer set (as `solve` gives it), all grounded in one Control.
 
     The rules are kb.case_program: what depends on no case is grounded once and belongs to every
     case's answer; the rest carries the case's number, so the cost of preparing the rules is paid
     once for all the cases. A case the rules fail on gets its InternalError without costing the
-    others their answers."""
+    others their answers. As in `solve`, shown atoms come from the decision-only rules unless
+    `decision` is False."""
+    decision = _decision(full, decision)
     if len(cases) > PER_CONTROL:
         return [answer for start in range(0, len(cases), PER_CONTROL)
-                for answer in solve_many(kb, cases[start:start + PER_CONTROL], readings, full)]
+                for answer in solve_many(kb, cases[start:start + PER_CONTROL], readings, full, decision)]
     if len(cases) < 2:  # alone, a case grounds faster in the plain rules than in the tagged ones
-        return [_solved(kb, case, readings, full) for case in cases]
-    program = kb.case_program
-    ctl = case_control(kb, cases, readings)
+        return [_solved(kb, case, readings, full, decision) for case in cases]
+    program = kb.decision_case_program if decision else kb.case_program
+    ctl = case_control(kb, cases, readings, decision)
     ctl.ground([("base", [])])
     models = _models(ctl, full)
     if len(models) != 1:  # the cases' answer sets multiply: find out case by case
-        return [_solved(kb, case, readings, full) for case in cases]
+        return [_solved(kb, case, readings, full, decision) for case in cases]
     shared: list[tuple[str, tuple]] = []
     own: list[list[tuple[str, tuple]]] = [[] for _ in cases]
     for sym in models[0]:
