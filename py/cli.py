@@ -437,3 +437,19 @@ def serve_command(host, port, max_body):
     except ImportError as e:
         _fail(f"serve needs the serve extra (pip install -e '.[serve]'): {e}", EXIT_INVALID)
     serve(host, port, max_body)
+
+
+@main.command("questionnaire")
+@policy_option
+def questionnaire_command(policy):
+    """Print the FHIR R4 Questionnaire (Da Vinci DTR) of a policy, generated from its rules: the
+    case fields the rules read, grouped by criterion in the policy's words, typed from the case
+    schema. `kbquery serve` serves it at /fhir/Questionnaire/ID. Needs the serve extra to validate.
+
+    \b
+    Example:
+      kbquery questionnaire > questionnaire.json
+    """
+    from .questionnaire import questionnaire
+
+    click.echo(json.dumps(questionnaire(policy), indent=2, ensure_ascii=False))

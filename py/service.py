@@ -190,10 +190,59 @@ def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
             return refusal(404, [("", f"no file {name[:60]!r}")])
         return Response(_static(name), media_type=STATIC[name])
 
-    from . import cds_hooks, questionnaire  # their routes, over the same core
-    questionnaire.routes(app, limit)
-    cds_hooks.routes(app, limit)
+    fhir_routes(app, limit)
     return app
+
+
+FHIR_JSON = "application/fhir+json"
+
+
+def fhir_routes(app: FastAPI, limit: int) -> None:
+    """DTR: the questionnaire generated from the rules, $decide and $next-question (kbquery.questionnaire)."""
+    from . import questionnaire as q
+
+    def read(body: bytes) -> Any:
+        try:
+            return parse(body)
+        except CaseError as e:
+            raise Refused(422, e.errors, e.more) from None
+
+    def as_case(qr: Any) -> dict:
+        try:
+            return q.case_from_response(qr)[0]
+        except q.ResponseError as e:
+            raise Refused(422, e.errors) from None
+
+    @app.get("/fhir/Questionnaire/{policy}", summary="The DTR Questionnaire of a policy, generated from its rules")
+    def questionnaire_route(policy: str):
+        if policy not in policies():
+            return refusal(404, [("policy", f"no policy {policy[:60]!r} (known: {', '.join(policies())})")])
+        return JSONResponse(q.questionnaire(policy), media_type=FHIR_JSON)
+
+    @app.post("/fhir/QuestionnaireResponse/$decide", summary="Decide a QuestionnaireResponse as a case")
+    async def response_decide_route(request: Request):
+        qr = read(await body_bytes(request, limit))
+
+        def work() -> dict:
+            case = as_case(qr)
+            return {"case": case, "determination": decided(case).to_dict()}
+
+        return JSONResponse(await run_in_threadpool(work))
+
+    @app.post("/fhir/Questionnaire/$next-question", summary="SDC adaptive form: the next question that matters")
+    async def next_question_route(request: Request):
+        qr = read(await body_bytes(request, limit))
+        if isinstance(qr, dict) and qr.get("resourceType") == "Parameters":  # SDC's input parameter
+            qr = next((p.get("resource") for p in qr.get("parameter", []) if isinstance(p, dict)
+                       and p.get("name") == "questionnaire-response"), None)
+
+        def work() -> dict:
+            try:
+                return q.next_question(qr, decided)
+            except q.ResponseError as e:
+                raise Refused(422, e.errors) from None
+
+        return JSONResponse(await run_in_threadpool(work), media_type=FHIR_JSON)
 
 
 # The page loads nothing from elsewhere: its own script and style, its own API, and the pictures and
