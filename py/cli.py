@@ -248,6 +248,67 @@ def policies_command(fmt):
         click.echo()
 
 
+@main.command("document")
+@policy_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="The HTML file to write (default: standard output).")
+@click.option("--cases", type=click.Path(file_okay=False, exists=True), default=None,
+              help="The folder of suite case files shown beside each criterion (default: the repository's "
+                   "tests/cases, when there is one).")
+@click.option("--qa-report", type=click.File("rb"), default=None,
+              help="A saved `kbquery qa --format json` report to show, instead of running QA (some 10 s).")
+@click.option("--no-qa", is_flag=True, help="Show no QA findings, and do not run QA.")
+def document_command(policy, output, cases, qa_report, no_qa):
+    """Write the policy as a document a policy committee can sign off: one self-contained HTML page.
+
+    The policy's own text, in its own order and numbering (the file policy.json's "source" names),
+    with beside each criterion the rules that encode it (their ASP, under the comment quoting the
+    policy), a plain-language line generated from its condition tree, the readings of the register
+    that touch it with their alternatives and the one applied, its thresholds, the suite cases that
+    show it met, not met and unknown, its coverage, and the QA findings that concern it. Sentences
+    no rule encodes are greyed out and say so. The knowledge base's digest and revision stand on
+    every page.
+
+    There is no PDF output (no well-kept library renders it without a browser): print the page
+    from a browser (Print, Save as PDF). Its print stylesheet makes A4 landscape pages, each headed
+    with the policy, its revision (and, for a restatement, that it is one) and footed with the
+    digest and the page number; the rules of the conditions under a criterion print as they are
+    on screen, folded or unfolded.
+
+    \b
+    Example:
+      kbquery document -o MC.CP.MP.166.html
+      kbquery document --policy L39383 -o L39383.html
+      kbquery qa --format json > qa.json; kbquery document --qa-report qa.json -o policy.html
+    """
+    from pathlib import Path
+
+    from . import document
+
+    if output and (problem := formats.folder_problem(output)):  # before any work, and nothing written
+        _fail(f"cannot write {output}: {problem}", EXIT_INVALID)
+    kb = knowledge_base(policy)
+    folder = Path(cases) if cases else kb.root.parent / "tests" / "cases"
+    if no_qa:
+        report = None
+    elif qa_report is not None:
+        report = json.loads(qa_report.read())
+        if report.get("policy") != kb.id:
+            raise click.BadParameter(f"the report is of policy {report.get('policy')!r}, not {kb.id}",
+                                     param_hint="--qa-report")
+    else:
+        from . import qa
+
+        report = qa.run(kb).to_dict()
+    doc = document.build(kb, folder if folder.is_dir() else None, report)
+    target = Path(output) if output else None
+    page = document.render(doc, target)
+    if target:
+        _write(output, lambda: formats.write_whole(output, page.encode("utf-8")))
+    else:
+        _echo_bytes(page.encode("utf-8"))
+
+
 main.add_command(coverage_command)
 
 
