@@ -191,7 +191,35 @@ def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
         return Response(_static(name), media_type=STATIC[name])
 
     fhir_routes(app, limit)
+    cds_routes(app, limit)
     return app
+
+
+def cds_routes(app: FastAPI, limit: int) -> None:
+    """CDS Hooks, Da Vinci CRD: discovery, and order-sign / order-select per policy (kbquery.cds_hooks)."""
+    from . import cds_hooks
+
+    @app.get("/cds-services", summary="CDS Hooks discovery")
+    def discovery():
+        return cds_hooks.services()
+
+    @app.post("/cds-services/{service}", summary="A CDS Hooks service: coverage requirements of draft orders")
+    async def hook(service: str, request: Request):
+        known = cds_hooks.known_service(service)
+        if known is None:
+            return refusal(404, [("service", f"no CDS service {service[:60]!r} (GET /cds-services lists them)")])
+        try:
+            body = parse(await body_bytes(request, limit))
+        except CaseError as e:
+            raise Refused(422, e.errors, e.more) from None
+
+        def work() -> dict:
+            try:
+                return cds_hooks.answer(body, *known, decided)
+            except cds_hooks.HookError as e:
+                raise Refused(422, e.errors) from None
+
+        return JSONResponse(await run_in_threadpool(work))
 
 
 FHIR_JSON = "application/fhir+json"
