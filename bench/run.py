@@ -3,6 +3,7 @@
     python bench/run.py            # writes bench/results.md and prints it (a batch of a million cases)
     python bench/run.py --quick    # fewer repetitions and smaller batches
     python bench/run.py --qa-only  # only `kbquery qa`: wall time, and whether it was exhaustive
+    python bench/run.py --serve-only  # only `kbquery serve` under load and faults (bench/serve_load.py)
 
 Medians over warm repetitions; the ratios are what carry from one machine to another.
 """
@@ -20,11 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import os
+
 from kbquery import decide, decide_many, knowledge_base
 from kbquery.case import validate
+from kbquery.determination import read
 from kbquery.explain import explain
 from kbquery.explain.text import render_text
-from kbquery.solve import PER_CONTROL, case_control, ground
+from kbquery.knowledge import DEFAULT_POLICY
+from kbquery.solve import PER_CONTROL, case_control, ground, prepared, solve, solve_many
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -53,11 +58,11 @@ def median_ms(fn, items, repeat: int) -> float:
     return statistics.median(per_item) * 1000
 
 
-def wall(cmd: list[str], repeat: int) -> float:
+def wall(cmd: list[str], repeat: int, env: dict | None = None) -> float:
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(cmd, check=False, capture_output=True)
+        subprocess.run(cmd, check=False, capture_output=True, env={**os.environ, **(env or {})})
         runs.append(time.perf_counter() - start)
     return statistics.median(runs) * 1000
 
@@ -100,13 +105,13 @@ def clingo_ms(cases: list[dict], repeat: int) -> tuple[float, float]:
     return statistics.median(runs) * 1000, seconds / len(valid) * 1000
 
 
-def batch_run(cases_file: Path, out: Path, workers: int) -> tuple[float, int]:
+def batch_run(cases_file: Path, out: Path, workers: int, env: dict | None = None) -> tuple[float, int]:
     """Seconds for `kbquery batch` on the file, and the peak RSS (KiB) of its largest process."""
     out.unlink(missing_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     subprocess.run([KBQUERY, "batch", str(cases_file), "-o", str(out), "--workers", str(workers)],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env={**os.environ, **(env or {})})
     seconds = time.perf_counter() - start
     return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
@@ -188,6 +193,141 @@ def rows_speed(repeat: int, batch_size: int, big: int, seed: int) -> list[tuple]
     return rows
 
 
+def interleaved_ms(fns: dict, items: list, repeat: int, pause: dict | None = None) -> dict[str, float]:
+    """Like median_ms for several ways of doing the same thing, taken in turn on each item so that
+    they share the machine's noise; `pause` (seconds before a way's timed run) leaves it idle time."""
+    per_item: dict[str, list[float]] = {name: [] for name in fns}
+    for item in items:
+        runs: dict[str, list[float]] = {name: [] for name in fns}
+        for name, fn in fns.items():
+            fn(item)
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                if pause and name in pause:
+                    time.sleep(pause[name])
+                start = time.perf_counter()
+                fn(item)
+                runs[name].append(time.perf_counter() - start)
+        for name in fns:
+            per_item[name].append(statistics.median(runs[name]))
+    return {name: statistics.median(values) * 1000 for name, values in per_item.items()}
+
+
+def _kb_of(case: dict):
+    return knowledge_base(case.get("policy", DEFAULT_POLICY))
+
+
+def _lone(case: dict, decision: bool, pooled: bool = False):
+    """A determination as `decide` makes it (validated, solved, read back), from the whole program,
+    the decision-only one, or a Control of the process's prepared pool."""
+    kb = _kb_of(case)
+    valid = validate(case, kb.schema)
+    answer = prepared(kb).solve(valid) if pooled else solve(kb, valid, decision=decision)
+    return read(answer, kb, valid)
+
+
+def _many(cases: list[dict], decision: bool) -> None:
+    groups: dict = {}
+    for case in cases:
+        groups.setdefault(_kb_of(case), []).append(case)
+    for kb, members in groups.items():
+        valid = [validate(c, kb.schema) for c in members]
+        for answer, case in zip(solve_many(kb, valid, decision=decision), valid):
+            read(answer, kb, case)
+
+
+def _floors(decision: bool, cases: list[dict], repeat: int) -> tuple[float, float, float]:
+    """clingo alone, in ms: one case with no facts (a fresh Control; the rest of a prepared one),
+    and per case among PER_CONTROL sharing a Control."""
+    kb = knowledge_base(DEFAULT_POLICY)
+    fresh, rest = [], []
+    for _ in range(3 * repeat):
+        start = time.perf_counter()
+        ground(kb, [], decision=decision).solve()
+        fresh.append(time.perf_counter() - start)
+        ctl = prepared(kb)._make()
+        start = time.perf_counter()
+        ctl.ground([("base", [])])
+        ctl.solve()
+        rest.append(time.perf_counter() - start)
+    valid = [validate(case, kb.schema) for case in cases]
+    seconds = 0.0
+    for at in range(0, len(valid), PER_CONTROL):
+        ctl = case_control(kb, valid[at:at + PER_CONTROL], decision=decision)
+        start = time.perf_counter()
+        ctl.ground([("base", [])])
+        ctl.solve()
+        seconds += time.perf_counter() - start
+    return statistics.median(fresh) * 1000, statistics.median(rest) * 1000, seconds / len(valid) * 1000
+
+
+def rows_determinations(repeat: int, batch_size: int) -> list[tuple]:
+    """The decision-only program and prepared Controls against the whole program (what every
+    determination solved before them), in one run: each ratio is to the whole program's figure."""
+    items = suite_cases()
+    for kb in {_kb_of(c) for c in items}:
+        prepared(kb)
+    time.sleep(1)
+    lone = interleaved_ms({
+        "whole": lambda c: _lone(c, False),
+        "decision": lambda c: _lone(c, True),
+        "prepared": lambda c: _lone(c, True, pooled=True),
+        "prepared, idle": lambda c: _lone(c, True, pooled=True),
+        "decide": decide,
+    }, items, repeat, pause={"prepared, idle": 0.05})
+    w = lone["whole"]
+    rows = [
+        ("one determination in process, warm (median), the whole program: as before", f"{w:.2f} ms",
+         f"{1000 / w:.0f} cases/s", "1.0"),
+        ("... the decision-only program", f"{lone['decision']:.2f} ms", f"{1000 / lone['decision']:.0f} cases/s",
+         f"{lone['decision'] / w:.2f}"),
+        ("... decision-only, a Control prepared ahead, requests back to back (the pool refills meanwhile)",
+         f"{lone['prepared']:.2f} ms", f"{1000 / lone['prepared']:.0f} cases/s", f"{lone['prepared'] / w:.2f}"),
+        ("... decision-only, a Control prepared ahead, 50 ms idle before each request (a service, a notebook)",
+         f"{lone['prepared, idle']:.2f} ms", "", f"{lone['prepared, idle'] / w:.2f}"),
+        ("... `kbquery.decide` as it is (warm: its pool started)", f"{lone['decide']:.2f} ms",
+         f"{1000 / lone['decide']:.0f} cases/s", f"{lone['decide'] / w:.2f}"),
+    ]
+    many_items = (items * (200 // len(items) + 1))[:200]
+    many = interleaved_ms({"whole": lambda cs: _many(cs, False), "decision": lambda cs: _many(cs, True)},
+                          [many_items], repeat)
+    rows += [("200 determinations at a time (`decide_many`), per case, the whole program", f"{many['whole'] / 200:.2f} ms",
+              f"{200000 / many['whole']:.0f} cases/s", f"{many['whole'] / 200 / w:.2f}"),
+             ("... the decision-only program", f"{many['decision'] / 200:.2f} ms",
+              f"{200000 / many['decision']:.0f} cases/s", f"{many['decision'] / 200 / w:.2f}")]
+    cases = generated(max(batch_size, 1000))
+    for decision, name in ((False, "the whole program"), (True, "the decision-only program")):
+        fresh, rest, shared = _floors(decision, cases[:1000], repeat)
+        rows += [(f"clingo alone, one case with no facts, {name}", f"{fresh:.2f} ms", f"{1000 / fresh:.0f} cases/s at most",
+                  f"{fresh / w:.2f}")]
+        if decision:
+            rows += [("clingo alone, one case with no facts, the rest of a prepared Control (decision-only)",
+                      f"{rest:.2f} ms", f"{1000 / rest:.0f} cases/s at most", f"{rest / w:.2f}")]
+        rows += [(f"clingo alone, 1000 generated cases, {PER_CONTROL} to a Control, per case, {name}", f"{shared:.2f} ms",
+                  f"{2000 / shared:.0f} cases/s at most on 2 cores", f"{shared / w:.2f}")]
+    with tempfile.TemporaryDirectory() as tmp:
+        path, out = Path(tmp) / "cases.jsonl", Path(tmp) / "out.jsonl"
+        path.write_text("\n".join(json.dumps(c) for c in cases[:batch_size]) + "\n")
+        for workers in (1, 2):
+            rates = {}
+            for decision in ("0", "1"):
+                seconds, _ = batch_run(path, out, workers, {"KBQUERY_DECISION_PROGRAM": decision})
+                rates[decision] = batch_size / seconds
+            rows += [(f"kbquery batch, {batch_size} generated cases, {workers} worker(s), the whole program",
+                      f"{batch_size / rates['0']:.1f} s", f"{rates['0']:.0f} cases/s", "1.0"),
+                     (f"... the decision-only program", f"{batch_size / rates['1']:.1f} s", f"{rates['1']:.0f} cases/s",
+                      f"{rates['0'] / rates['1']:.2f}")]
+        import_clingo = wall([sys.executable, "-c", "import clingo"], repeat)
+        one = Path(tmp) / "one.json"
+        one.write_text((ROOT / "examples" / "initial-diagnostic.json").read_text())
+        cli = {d: wall([KBQUERY, str(one), "--format", "json"], repeat, {"KBQUERY_DECISION_PROGRAM": d}) for d in "01"}
+        rows += [(f"`{Path(sys.executable).name} -c 'import clingo'` (wall)", f"{import_clingo:.0f} ms", "", "1.0"),
+                 ("`kbquery CASE.json` for one case (wall), the whole program", f"{cli['0']:.0f} ms", "",
+                  f"{cli['0'] / import_clingo:.1f}"),
+                 ("... the decision-only program", f"{cli['1']:.0f} ms", "", f"{cli['1'] / import_clingo:.1f}")]
+    return rows
+
+
 def rows_qa(repeat: int) -> list[tuple]:
     """`kbquery qa` as CI runs it: wall time (median), and whether the search was exhaustive. The
     search is bounded in solver conflicts, so its findings are the same however long it takes."""
@@ -222,9 +362,31 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
     parser.add_argument("--qa-only", action="store_true",
                         help="only the `kbquery qa` row (printed, results.md left alone)")
+    parser.add_argument("--serve-only", action="store_true",
+                        help="only the `kbquery serve` load and fault row (bench/serve_load.py; printed)")
+    parser.add_argument("--determinations", action="store_true",
+                        help="only the rows that compare the whole program, the decision-only one and prepared "
+                             "Controls (a few minutes; printed and written to bench/results-determinations.md)")
     args = parser.parse_args(argv)
+    if args.determinations:
+        started = time.perf_counter()
+        repeat = 3 if args.quick else 5
+        rows = rows_determinations(repeat, 2000 if args.quick else 4000)
+        text = (f"# Determinations: the whole program, the decision-only one, prepared Controls\n\n"
+                f"{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}, {len(suite_cases())} suite cases, "
+                f"median of {repeat} warm runs each, the ways taken in turn on each case; ratios are to the whole "
+                f"program's figure in the same run (or to `import clingo`). Took {time.perf_counter() - started:.0f} s.\n\n"
+                + table(rows))
+        (ROOT / "bench" / "results-determinations.md").write_text(text)
+        print(text)
+        return 0
     if args.qa_only:
         print(table(rows_qa(3 if args.quick else 5)))
+        return 0
+    if args.serve_only:
+        import serve_load
+
+        print(table(serve_load.rows(300 if args.quick else 600)))
         return 0
     repeat = 3 if args.quick else 7
     big = args.cases or (20000 if args.quick else 1000000)

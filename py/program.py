@@ -172,25 +172,41 @@ def needed(statements: list, roots: set[str]) -> set[str]:
     return _closure([(names(stmt), head_names(stmt)) for stmt in statements if stmt.ast_type == ast.ASTType.Rule], roots)
 
 
-def decision_program(statements: list) -> list:
+def decision_program(statements: list, inputs: set[str] | None = None) -> list:
     """The rules a determination needs: the same shown atoms as the whole program, fewer atoms.
 
     Kept: every rule of a predicate that a #show statement or an integrity constraint depends on
     (`needed`), the constraints, the #show statements and everything else that is not a rule.
     Then each predicate p read only by one `#show p(X, ...) : G, p(X, ...)` (the explanation's
     words, shown only for the nodes G names) is derived only where G holds: its rules take G as
-    a further condition, so what no #show can print is never grounded."""
+    a further condition, so what no #show can print is never grounded. With `inputs` (the case
+    facts), a rule whose body depends on none of them is left whole: it is grounded once, before
+    any case (`staged`), and costs a case nothing."""
     rules = [s for s in statements if s.ast_type == ast.ASTType.Rule]
     roots = shown(statements) | {n for s in rules if not head_names(s) for n in names(s)}
     keep = needed(statements, roots)
     program = [s for s in statements if s.ast_type != ast.ASTType.Rule or not head_names(s) or head_names(s) & keep]
+    case = dependent(program, inputs) if inputs is not None else None
     for show in [s for s in statements if s.ast_type == ast.ASTType.ShowTerm]:
         guard = _guard(show, program)
         if guard is not None:
             name, variables, condition = guard
-            program = [_guarded(s, variables, condition) if s.ast_type == ast.ASTType.Rule and name in head_names(s) else s
+            program = [_guarded(s, variables, condition)
+                       if s.ast_type == ast.ASTType.Rule and name in head_names(s)
+                       and (case is None or body_names(s) & case) else s
                        for s in program]
     return program
+
+
+def body_names(rule) -> set[str]:
+    """The predicates a rule's truth rests on: its body's, and the conditions of its head's elements."""
+    found = set().union(*(names(lit) for lit in rule.body)) if len(rule.body) else set()
+    head = rule.head
+    if head.ast_type in (ast.ASTType.Disjunction, ast.ASTType.Aggregate):
+        found |= {n for e in head.elements for lit in e.condition for n in names(lit)}
+    elif head.ast_type == ast.ASTType.HeadAggregate:
+        found |= {n for e in head.elements for lit in e.condition.condition for n in names(lit)}
+    return found
 
 
 def _guard(show, program: list):
@@ -244,3 +260,25 @@ def _guarded(rule, variables: list[str], condition: list):
     mapping = dict(zip(variables, rule.head.atom.symbol.arguments))
     substitute = _Substitute(mapping, "_SHOWN")
     return rule.update(body=[*rule.body, *(substitute(lit) for lit in condition)])
+
+
+# ---------------------------------------------------------------- the rules in two steps
+
+STATIC = "kbquery_static"  # the program part that no case's facts reach
+
+
+def staged(statements: list, inputs: set[str]) -> list:
+    """The rules in two program parts: STATIC, every rule that mentions no predicate depending on
+    `inputs` (the case facts), which can be grounded before any case is known; and `base`, the
+    rest, grounded once a case's facts are in. A rule goes to STATIC when its body reads no
+    predicate that depends on a case, whatever its head: a predicate may have atoms of both parts,
+    and the second step's rules read them all."""
+    case = dependent(statements, inputs)
+    static, rest = [], []
+    for stmt in statements:
+        if stmt.ast_type == ast.ASTType.Rule and head_names(stmt) and not body_names(stmt) & case:
+            static.append(stmt)
+        else:
+            rest.append(stmt)
+    loc = statements[0].location if statements else None
+    return [ast.Program(loc, STATIC, []), *static, ast.Program(loc, "base", []), *rest]

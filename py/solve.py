@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import atexit
+import functools
+import os
+import threading
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import clingo
 from clingo import ast
 
-from .facts import case_symbols
+from .facts import INPUTS, case_symbols
 from .knowledge import KnowledgeBase
-from .program import CASE
+from .program import CASE, STATIC, decision_program, staged
 
 
 # Cases grounded in one Control: beyond a few dozen the rules' preparation is already shared,
@@ -78,10 +82,15 @@ def solve(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None,
     return _one(_models(ctl, full))
 
 
+# The benchmark's switch: 0 has determinations solve the whole program, as before the decision-only
+# one existed, so that one run can compare the two (bench/run.py --determinations).
+DECISION = os.environ.get("KBQUERY_DECISION_PROGRAM", "1") != "0"
+
+
 def _decision(full: bool, decision: bool | None) -> bool:
     if full and decision:
         raise ValueError("every atom of the answer set (full) needs the whole program, not the decision-only rules")
-    return not full if decision is None else decision
+    return (DECISION and not full) if decision is None else decision
 
 
 def _one(models: list[list[clingo.Symbol]]) -> Answer:
@@ -97,9 +106,127 @@ def _one(models: list[list[clingo.Symbol]]) -> Answer:
 def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full: bool,
             decision: bool) -> Answer | InternalError:
     try:
-        return solve(kb, case, readings, full, decision)
+        pool = _pool(kb, readings) if decision and not full else None
+        return pool.solve(case) if pool else solve(kb, case, readings, full, decision)
     except InternalError as e:
         return e
+
+
+# ---------------------------------------------------------------- Controls prepared ahead
+
+@functools.lru_cache(maxsize=None)
+def _staged(kb: KnowledgeBase) -> list:
+    return staged(decision_program(kb.statements, INPUTS), INPUTS)
+
+
+class Prepared:
+    """Controls for single determinations, made before the requests arrive: the decision-only rules
+    added and their case-independent part (kbquery.program.STATIC) grounded. A request then adds
+    its case's facts, grounds the rest and solves; a thread of its own keeps `size` Controls ready
+    and frees the spent ones, off the request path. When none is ready, a request makes its own.
+
+    Take one with `prepared(kb, readings)`; `decide` and `decide_many` then use it for a lone case."""
+
+    def __init__(self, kb: KnowledgeBase, readings: dict[str, str] | None = None, size: int = 2):
+        self.kb, self.size = kb, size
+        self.options = ["--warn=none", "--models=2", *kb.reading_options(readings)]
+        self._ready: deque[clingo.Control] = deque()
+        self._spent: list[clingo.Control] = []
+        self._closed = False
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._fill, name=f"kbquery-prepared-{kb.id}", daemon=True)
+        self._thread.start()
+
+    def _make(self) -> clingo.Control:
+        ctl = clingo.Control(self.options)
+        with ast.ProgramBuilder(ctl) as builder:
+            for statement in _staged(self.kb):
+                builder.add(statement)
+        ctl.ground([(STATIC, [])])
+        return ctl
+
+    def _fill(self) -> None:
+        while True:
+            with self._wake:
+                self._spent.clear()
+                while not self._closed and len(self._ready) >= self.size and not self._spent:
+                    self._wake.wait()
+                if self._closed:
+                    self._ready.clear()
+                    return
+                wanted = len(self._ready) < self.size
+            if wanted:
+                ctl = self._make()
+                with self._wake:
+                    self._ready.append(ctl)
+
+    def take(self) -> clingo.Control:
+        """A prepared Control (made now if none is ready), the case-independent rules grounded."""
+        with self._wake:
+            ctl = self._ready.popleft() if self._ready else None
+            self._wake.notify()
+        return ctl if ctl is not None else self._make()
+
+    def solve(self, case: dict) -> Answer:
+        """One validated case's shown atoms, as `solve` gives them."""
+        ctl = self.take()
+        try:
+            with ctl.backend() as backend:
+                for sym in case_symbols(case, self.kb.schema):
+                    backend.add_rule([backend.add_atom(sym)])
+            ctl.ground([("base", [])])
+            return _one(_models(ctl, False))
+        finally:
+            with self._wake:  # freed by the thread, not on the request path
+                self._spent.append(ctl)
+                self._wake.notify()
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join()
+
+
+_POOLS: dict[tuple, Prepared] = {}
+_LONE: dict[tuple, int] = defaultdict(int)
+_POOLS_LOCK = threading.Lock()
+WARM_AFTER = 2  # lone determinations of one policy and readings before a process keeps Controls ready
+WARM_POOLS = 4  # pools started that way at most (prepared() starts more when asked)
+
+
+def _key(kb: KnowledgeBase, readings: dict[str, str] | None) -> tuple:
+    return kb, tuple(sorted((readings or {}).items()))
+
+
+def prepared(kb: KnowledgeBase, readings: dict[str, str] | None = None, size: int = 2) -> Prepared:
+    """The process's prepared Controls for a policy and readings, started on the first call.
+
+    A long-lived process (a service, a notebook) may call it at start-up; otherwise the second lone
+    determination of the same policy and readings starts it, so that a one-shot CLI run never
+    pays for Controls it would not use."""
+    key = _key(kb, readings)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = Prepared(kb, readings, size)
+        return pool
+
+
+def _pool(kb: KnowledgeBase, readings: dict[str, str] | None) -> Prepared | None:
+    key = _key(kb, readings)
+    pool = _POOLS.get(key)
+    if pool is None:
+        _LONE[key] += 1
+        if _LONE[key] >= WARM_AFTER and len(_POOLS) < WARM_POOLS:
+            pool = prepared(kb, readings)
+    return pool
+
+
+@atexit.register
+def _close_pools() -> None:
+    for pool in list(_POOLS.values()):
+        pool.close()
 
 
 def case_control(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str] | None = None,

@@ -18,7 +18,7 @@ from kbquery.case import case_document, validate
 from kbquery.determination import read
 from kbquery.knowledge import policies
 from kbquery.program import decision_program
-from kbquery.solve import solve, solve_many
+from kbquery.solve import Prepared, prepared, solve, solve_many
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
@@ -140,3 +140,36 @@ def test_words_read_by_a_rule_are_left_whole():
     labels = [a for a in _model(program) if a.startswith(("label", "labelled"))]
     assert [a for a in _model(decision_program(program)) if a.startswith(("label", "labelled"))] == labels
     assert len(labels) == 4
+
+
+@pytest.mark.parametrize("policy", policies())
+def test_prepared_controls_decide_as_a_fresh_one(policy):
+    """Every second suite case of the policy, under its own readings, from Controls prepared ahead."""
+    kb = knowledge_base(policy)
+    pools: dict = {}
+    try:
+        for _, case, readings in SUITE[::2]:
+            if _kb(case).id != kb.id:
+                continue
+            key = json.dumps(readings, sort_keys=True)
+            pool = pools.get(key) or pools.setdefault(key, Prepared(kb, readings, size=1))
+            valid = validate(case, kb.schema)
+            assert _shown(pool.solve(valid)) == _shown(solve(kb, valid, readings, decision=False)), case["case_id"]
+    finally:
+        for pool in pools.values():
+            pool.close()
+
+
+def test_lone_determinations_warm_a_pool_that_decide_then_uses():
+    _, case, _ = next(item for item in SUITE if not item[2])
+    kb = _kb(case)
+    pool = prepared(kb)
+    assert prepared(kb) is pool
+    taken = []
+    take = pool.take
+    pool.take = lambda: taken.append(1) or take()
+    try:
+        decide(case)
+    finally:
+        del pool.take
+    assert taken == [1]
