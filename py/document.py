@@ -40,6 +40,9 @@ STYLE = HERE / "document.css"
 SCRIPT = HERE / "document.js"
 
 CASES_SHOWN = 5  # per status, in a criterion's panel; the rest are counted
+# The predicates whose first argument is the criterion a rule is about (the condition tree's vocabulary).
+CRITERION_HEADS = ("clause", "section", "part", "status", "all_of", "any_of", "at_least", "agree", "leaf",
+                   "uses", "reads", "say", "warning", "prevails", "outright_exclusion", "documented", "expect")
 
 
 # ---------------------------------------------------------------------------- normalising text
@@ -413,6 +416,7 @@ class Document:
     located: dict[str, int]               # clause id -> the block it is located at
     unlocated: list[str]                  # clause ids whose words the text does not hold where numbered
     without_rule: list[str]               # clause ids no part/2 or status/2 rule evaluates
+    uncited: list[str]                    # rules about a criterion id that no clause/2 gives (file:line: id)
     stray_quotes: list[tuple[str, str]]   # (file:line, words) quotations the text does not hold
     loose_quotes: list[tuple[str, str]]   # the same, in comments above no rule (a paraphrase in quotation marks)
     unquoted: list[str]                   # clause ids whose clause/2 stands under no quotation of its words
@@ -481,12 +485,16 @@ def build(kb: KnowledgeBase, cases: Path | None = None, qa_report: dict | None =
             located[cid] = index
     evaluated = {s.key for s in statements if s.head in ("part", "status") and s.key in clauses}
     without_rule = [cid for cid in sorted(clauses, key=clause_order) if cid not in evaluated]
+    # A rule about a criterion names it by its id: one naming an id that no clause/2 gives cites nothing.
+    uncited = [f"{s.site}: {s.key}" for c in own for s in c.statements
+               if s.head in CRITERION_HEADS and isinstance(s.key, str) and not s.key.startswith("k(")
+               and s.key not in clauses]
 
     encodings: dict[int, Encoding] = defaultdict(Encoding)
     for cid, index in located.items():
         e = encodings[index]
         e.criterion, e.words, e.role = cid, clauses[cid], "criterion"
-        e.chunks = [c for c in own if any(cid in s.strings for s in c.statements) and not _register_only(c)]
+        e.chunks = [c for c in own if any(_names(s, cid) for s in c.statements) and not _register_only(c)]
         e.conditions = _conditions(cid, chunks, e.chunks)
     encoding = {id(c) for e in encodings.values() for c in [*e.chunks, *e.conditions]}
 
@@ -494,7 +502,7 @@ def build(kb: KnowledgeBase, cases: Path | None = None, qa_report: dict | None =
     # chunks that encode a criterion, and those above no rule, must be found in the text.
     stray, loose = [], []
     for chunk in own:
-        names = {located[n] for st in chunk.statements for n in st.strings if n in located}
+        names = {located[n] for st in chunk.statements for n in located if _names(st, n)}
         for before, words in chunk.quotes:
             found = locate_quote(blocks, before, words, names)
             if not found and id(chunk) in encoding:
@@ -544,8 +552,14 @@ def build(kb: KnowledgeBase, cases: Path | None = None, qa_report: dict | None =
     general = _add_findings(qa_report, blocks, encodings, located, chunks) if qa_report else []
     qa_summary = None if qa_report is None else {
         k: qa_report.get(k) for k in ("exhaustive", "conflicts", "conflict_limit", "max_procedures", "readings")}
-    return Document(kb, source, blocks, dict(encodings), located, unlocated, without_rule, stray, loose,
+    return Document(kb, source, blocks, dict(encodings), located, unlocated, without_rule, uncited, stray, loose,
                     sorted(unquoted, key=clause_order), general, coverage_summary, qa_summary)
+
+
+def _names(s: Statement, cid: str) -> bool:
+    """Whether a statement is about the criterion: it names its id (section/2's second argument
+    names the section a criterion stands in, not a criterion)."""
+    return s.key == cid or (cid in s.strings and s.head != "section")
 
 
 def _register_only(chunk: Chunk) -> bool:
@@ -855,7 +869,7 @@ def _chunk_html(chunk: Chunk, root: Path, cid: str | None) -> str:
     code = []
     for s in chunk.statements:
         text = esc(s.text)
-        cls = " class=\"cites\"" if cid and cid in s.strings else ""
+        cls = " class=\"cites\"" if cid and _names(s, cid) else ""
         code.append(f"<span{cls} data-line=\"{s.line}\">{text}</span>")
     return (f"<figure class=\"rule\"><figcaption>{esc(where)}:{chunk.line}</figcaption>"
             + (f"<pre class=\"comment\">{esc(comment)}</pre>" if comment else "")
@@ -937,6 +951,8 @@ def _panel(doc: Document, block: Block, e: Encoding, output: Path | None) -> str
                        f"<code>{esc(e.example)}</code>.</p>")
     elif e.role == "encoded":
         out.append("<h4 class=\"enc\">Encoded</h4>")
+    elif block.outline:
+        out.append(f"<h4 class=\"lead\">{esc(block.outline)}: what concerns its criteria together</h4>")
     if e.thresholds:
         out.append("<p class=\"thresholds\">Thresholds: " + ", ".join(
             f"<code>{esc(n)}</code> = <strong>{esc(v)}</strong>" for n, v in e.thresholds) + "</p>")
@@ -988,7 +1004,8 @@ def _block_html(doc: Document, block: Block, output: Path | None) -> str:
         text = f"<p class=\"src-row\">{cells}</p>"
     else:
         text = f"<p class=\"src-{block.kind}\">{number}{_inline(block.text)}</p>"
-    panel = _panel(doc, block, e, output) if e and role in ("criterion", "encoded") else ""
+    shown = e and (role in ("criterion", "encoded") or e.readings or e.findings)
+    panel = _panel(doc, block, e, output) if shown else ""
     indent = f" style=\"--indent:{max(block.level - 1, 0)}\"" if block.kind in ("item", "note") else ""
     return (f"<section class=\"row role-{role} kind-{block.kind}\"{ident} data-block=\"{block.index}\"{indent}>"
             f"<div class=\"text\">{text}{_badge(block, e)}</div>"
@@ -1014,6 +1031,8 @@ def render(doc: Document, output: Path | None = None) -> str:
         problems.append("criteria whose words the text does not hold where numbered: " + ", ".join(doc.unlocated))
     if doc.without_rule:
         problems.append("criteria no rule evaluates: " + ", ".join(doc.without_rule))
+    if doc.uncited:
+        problems.append("rules about an id that is no criterion of the policy: " + "; ".join(doc.uncited))
     if doc.stray_quotes:
         problems.append("quotations in the rules the text does not hold: "
                         + "; ".join(f"{site} \u201c{words}\u201d" for site, words in doc.stray_quotes))

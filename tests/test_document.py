@@ -86,6 +86,16 @@ def test_the_plain_language_line_follows_the_tree():
     assert doc_line == "I.D is met when at least 3 of these 6 hold:"
 
 
+def test_a_sections_readings_and_overlaps_stand_beside_its_lead_in(pages, docs):
+    doc = docs[MC]
+    lead = next(b for b in doc.blocks if b.outline == "I" and b.kind == "item")
+    e = doc.encodings[lead.index]
+    assert e.role == "lead-in" and "general_criteria" in {r.id for r in e.readings}
+    assert any(f["check"] == "overlap" and f["subject"] == "I / II" for f in e.findings)
+    html = pages[MC].split(f'data-block="{lead.index}"', 1)[1].split("<section class=\"row", 1)[0]
+    assert "<code>general_criteria</code>" in html and "I / II" in html
+
+
 def test_thresholds_readings_and_findings_stand_beside_their_criteria(docs):
     doc = docs[MC]
     enc = {c: doc.encodings[i] for c, i in doc.located.items()}
@@ -144,12 +154,14 @@ def test_the_lcd_document_says_it_is_a_restatement(pages, docs):
 
 @pytest.mark.parametrize("policy", [MC, LCD])
 def test_every_criterion_has_a_rule_and_every_rule_cites_the_policy(docs, policy):
-    """A criterion id (clause/2) has a rule that evaluates it (part/2 or status/2 with the id); it
+    """A criterion id (clause/2) has a rule that evaluates it (part/2 or status/2 with the id); a
+    rule about a criterion (its head's first argument an id) names one that clause/2 gives; a criterion
     cites the policy: its words are in the text (whitespace, quotes and markup aside; an ellipsis,
     a colon or a semicolon may join words of a heading and its items) at the place numbered with
     its id; and the quotations in the comments above the rules that encode a criterion are in the text."""
     doc = docs[policy]
     assert doc.without_rule == [], f"criteria no rule evaluates: {doc.without_rule}"
+    assert doc.uncited == [], f"rules about an id no clause/2 gives: {doc.uncited}"
     assert doc.unlocated == [], f"criteria whose words are not in the text where numbered: {doc.unlocated}"
     assert doc.stray_quotes == [], f"quotations above encoding rules not in the text: {doc.stray_quotes}"
     for cid, index in doc.located.items():
@@ -162,10 +174,12 @@ def test_the_checks_catch_a_criterion_without_rule_or_text(tmp_path):
     rules = tmp_path / "kb" / MC / "sections_II_to_VII.lp"
     rules.write_text(rules.read_text(encoding="utf-8")
                      + '\n% "VIII. Words the policy does not hold."\nclause("VIII", "Words the policy does not hold").\n'
-                     + 'section("VIII", "VIII").\n', encoding="utf-8")
+                     + 'section("VIII", "VIII").\npart("I.Z", k(one_injection)) :- request_day(_).\n', encoding="utf-8")
     doc = document.build(KnowledgeBase(MC, tmp_path / "kb"))
     assert doc.without_rule == ["VIII"] and doc.unlocated == ["VIII"]
-    assert "criteria no rule evaluates: VIII" in document.render(doc)
+    assert [u.split(": ", 1)[1] for u in doc.uncited] == ["I.Z"]
+    page = document.render(doc)
+    assert "criteria no rule evaluates: VIII" in page and "no criterion of the policy: sections_II_to_VII.lp:" in page
 
 
 # --- the command and the committed example ------------------------------------------------------
