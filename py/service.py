@@ -22,18 +22,31 @@ so a request costs grounding and solving only. Needs the `serve` extra: pip inst
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+import anyio
 
 from . import CaseError, InternalError, decide
 from .case import MAX_BYTES, parse
 from .knowledge import DEFAULT_POLICY, UnknownPolicy, knowledge_base, policies
 
 MAX_BODY = 1_000_000  # bytes of a request body; a case of the schema's largest lists is far smaller
+# Deciding is CPU work: as many at once as there are cores (more only queue inside the solver,
+# and each thread costs the allocator an arena); the rest wait their turn.
+WORKERS = max(2, os.cpu_count() or 1)
+_limiter: anyio.CapacityLimiter | None = None
+
+
+async def run_in_threadpool(fn, *args):
+    """fn(*args) on a worker thread, at most WORKERS at once."""
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(WORKERS)
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_limiter)
 EXPLAIN_MEDIA = {"json": "application/json", "svg": "image/svg+xml", "html": "text/html; charset=utf-8"}
 STATIC = {"reviewer.js": "text/javascript; charset=utf-8", "reviewer.css": "text/css; charset=utf-8"}
 
@@ -123,7 +136,7 @@ def warm() -> None:
 CASE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"type": "object", "description": "a case (kbquery schema; GET /v1/policies/{id}/schema), "
                "or a suite case file {description, case, readings, expect}"},
-    "example": {"case_id": "x", "request": {"date": "2026-03-02", "code": "27096", "purpose": "diagnostic"}}}}}}
+    "example": {"case_id": "x", "request": {"date": "2026-03-02", "code": "99213"}}}}}}
 
 
 def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
