@@ -277,7 +277,9 @@ class Chunk:
     def readings(self) -> set[str]:
         found = set(re.findall(r"[Rr]eading (\w+)", " ".join(self.comment)))
         for s in self.statements:
-            found |= set(re.findall(r"\b(?:chosen|uses)\([^,]*?,?\s*(\w+)\)?", s.text))
+            found |= set(re.findall(r"\bchosen\((\w+),", s.text))
+            if s.head == "uses" and (m := re.match(r"uses\(.*,\s*(\w+)\)\s*(?::-|\.)", s.text, flags=re.S)):
+                found.add(m[1])
         return found
 
 
