@@ -13,7 +13,9 @@ text being the criterion's words; fields read by no criterion (what classifies t
 come first. Lists of objects (earlier procedures, scores after each) are repeating groups. A
 list the rules read as a whole, where an empty list documents "none", has a `PATH:none` boolean
 item. Answers are typed from the schema: date, integer with its range, boolean, choice with a
-coding for each enumerated value, string.
+coding for each enumerated value, string. A criterion's group is enabled by the request's code
+(or else its purpose) when QA's search of the space finds the criteria reading its fields listed
+for those requests only.
 
     questionnaire(policy)            the Questionnaire (a dict)
     case_from_response(qr)           a QuestionnaireResponse as a case (kbquery's own format)
@@ -117,6 +119,15 @@ def reads(policy: str) -> dict[Pattern, dict]:
                     entry["criteria"].append(criterion)
                 if n in labels and labels[n] not in entry["labels"]:
                     entry["labels"].append(labels[n])
+    for criterion in kb.clauses:  # every criterion above a reading node, nested ones or not
+        seen, stack = set(), [criterion]
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(children.get(n, ()))
+                for p in read_by.get(n, ()):
+                    found[p].setdefault("within", set()).add(criterion)
     for n, paths in read_by.items():  # read by what classifies the request, under no criterion
         for p in paths:
             entry = found.setdefault(p, {"criteria": [], "labels": []})
@@ -183,6 +194,62 @@ def _tested(kb: KnowledgeBase) -> list[Pattern]:
             for literal in stmt.body:
                 visit(literal)
     return found
+
+
+# When a criterion can be in a request's tree, by the request's code and purpose ("none": absent).
+ENABLE_RULES = """
+qa_enabled(C, X, U) :- listed(C), value((request, code), X), value((request, purpose), U).
+qa_enabled(C, X, none) :- listed(C), value((request, code), X), not present((request, purpose)).
+"""
+CODE, PURPOSE = ("request", "code"), ("request", "purpose")
+
+
+@functools.lru_cache(maxsize=None)
+def enabled(policy: str) -> tuple[dict[str, set[tuple[str, str]]], bool]:
+    """For each criterion, the (code, purpose) pairs of the requests whose tree lists it, found by
+    searching the QA space (the policy's own bounds, every reading); and whether the search was
+    exhaustive (if not, no group is made conditional)."""
+    from . import qa
+
+    kb = knowledge_base(policy)
+    statements = list(kb.statements)
+    ast.parse_string("{ chosen(R, C) } :- option(R, C, _)." + ENABLE_RULES, statements.append)
+    search = qa.Search(kb, statements, [], ["qa_enabled"], options=_any_reading(kb))
+    exhaustive = search.explore(list(search.targets))
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for target in search.reached:
+        c, x, u = target.arguments
+        found[c.string].add((x.string, u.name))
+    return dict(found), exhaustive
+
+
+def _any_reading(kb: KnowledgeBase) -> list[str]:
+    """clingo options under which no switchable reading is fixed (the rules' choice rule picks any)."""
+    return [arg for r in kb.readings.values() if len(r.options) > 1
+            for arg in ("-c", f"reading_{r.id}=questionnaire_any_choice")]
+
+
+def enable_when(policy: str, criteria: set[str]) -> tuple[list[dict], str] | None:
+    """(enableWhen, enableBehavior) of a group whose fields these criteria read: the request codes,
+    or else the purposes, under which one of them can be listed; None when that is every request
+    in scope. One dimension only (R4's enableWhen cannot say "code A or B, and purpose C"), so a
+    group may show where none of its criteria is listed, never hide where one is."""
+    pairs, exhaustive = enabled(policy)
+    if not exhaustive or not criteria or not criteria <= set(pairs):
+        return None
+    every = set().union(*pairs.values())
+    mine = set().union(*(pairs[c] for c in criteria))
+    codes = {x for x, _ in mine}
+    purposes = {u for _, u in mine}
+    system = _coding_system(policy, PURPOSE)
+    if purposes != {u for _, u in every}:
+        conditions = [{"question": text_of(PURPOSE), "operator": "exists", "answerBoolean": False} if u == "none"
+                      else {"question": text_of(PURPOSE), "operator": "=", "answerCoding": {"system": system, "code": u}}
+                      for u in sorted(purposes)]
+        return conditions, "any"
+    if codes != {x for x, _ in every}:
+        return [{"question": text_of(CODE), "operator": "=", "answerString": x} for x in sorted(codes)], "any"
+    return None
 
 
 def _required(schema: dict, prefix: Pattern = ()) -> list[Pattern]:
@@ -272,7 +339,7 @@ def _list_group(kb: KnowledgeBase, fields: dict[Pattern, dict], prefix: Pattern)
         if p[:len(prefix)] != prefix or len(p) == len(prefix) or "[]" in p[len(prefix):-1]:
             continue
         if _is_object_list(kb, p):
-            items.append(_list_group(kb, fields, p + ("[]",)))
+            items += [_none_item(kb, p), _list_group(kb, fields, p + ("[]",))]
         else:
             items.append(_with_required(kb, _answer_item(kb, p, info), p))
     for p in fields:  # nested lists whose own path is not read, only their items' fields
@@ -320,8 +387,15 @@ def _questionnaire(policy: str) -> dict:
     if groups.get(REQUEST_GROUP):
         items.append({"linkId": REQUEST_GROUP, "type": "group", "text": "The request", "item": groups[REQUEST_GROUP]})
     for criterion in sorted((g for g in groups if g != REQUEST_GROUP), key=clause_order):
-        items.append({"linkId": f"criterion:{criterion}", "type": "group", "prefix": criterion,
-                      "text": kb.clauses[criterion], "item": groups[criterion]})
+        group = {"linkId": f"criterion:{criterion}", "type": "group", "prefix": criterion,
+                 "text": kb.clauses[criterion], "item": groups[criterion]}
+        # Shown when any criterion above a node reading one of its fields can be listed.
+        within = [fields[tuple(re.findall(r"[^.\[\]]+|\[\]", item["linkId"].removesuffix(NONE)))].get("within", set())
+                  for item in groups[criterion]]
+        condition = enable_when(policy, set().union(*within)) if all(within) else None
+        if condition:
+            group["enableWhen"], group["enableBehavior"] = condition
+        items.append(group)
     items += lists
     return {
         "resourceType": "Questionnaire",

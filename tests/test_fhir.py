@@ -5,6 +5,7 @@ QuestionnaireResponse -> case with the same determination; $decide and $next-que
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import warnings
@@ -104,7 +105,8 @@ SUITE = case_files()
 
 
 def test_every_suite_case_survives_the_round_trip_with_its_determination():
-    """case -> QuestionnaireResponse (valid FHIR) -> case: the same determination, criterion by criterion."""
+    """case -> QuestionnaireResponse (valid FHIR) -> case: the same determination, criterion by
+    criterion; and no field the knowledge base reports missing is in a group its request disables."""
     originals, trips = [], []
     for path in SUITE:
         document = load_case_file(path)
@@ -122,6 +124,37 @@ def test_every_suite_case_survives_the_round_trip_with_its_determination():
         assert not isinstance(after, Exception), (path, after)
         b, a = before.to_dict(), after.to_dict()
         assert a == b, path.relative_to(ROOT)
+        # Every field the knowledge base asks for is in a group the request enables.
+        for paths in before.missing.values():
+            for missing in paths:
+                group = group_of(before.policy["id"], re.sub(r"\[\d+\]", "[]", missing))
+                assert enabled(group, before.case), (path.relative_to(ROOT), missing, group["linkId"])
+
+
+@functools.lru_cache(maxsize=None)
+def group_of(policy: str, link: str) -> dict:
+    """The top-level group of the questionnaire that asks this field (or its list)."""
+    for group in questionnaire(policy)["item"]:
+        links = {i["linkId"].removesuffix(NONE) for i in [group, *leaves(group.get("item", []))]}
+        if link in links or link + "[]" in links:
+            return group
+    raise AssertionError(f"no item asks {link}")
+
+
+def enabled(group: dict, case: dict) -> bool:
+    """A group's enableWhen over a case's request (FHIR's rules for "=" and "exists")."""
+    def holds(condition) -> bool:
+        value = case.get("request", {}).get(condition["question"].split(".")[1])
+        if condition["operator"] == "exists":
+            return (value is not None) == condition["answerBoolean"]
+        wanted = condition.get("answerString", condition.get("answerCoding", {}).get("code"))
+        return value == wanted
+
+    conditions = group.get("enableWhen", [])
+    if not conditions:
+        return True
+    combine = any if group["enableBehavior"] == "any" else all
+    return combine(holds(c) for c in conditions)
 
 
 def test_decide_a_questionnaire_response(client):
