@@ -277,8 +277,8 @@ def document_command(policy, output, cases, qa_report, no_qa):
 
     \b
     Example:
-      kbquery document -o MC.CP.MP.166.html
-      kbquery document --policy L39383 -o L39383.html
+      kbquery document -o policy.html
+      kbquery document --no-qa -o policy.html
       kbquery qa --format json > qa.json; kbquery document --qa-report qa.json -o policy.html
     """
     from pathlib import Path

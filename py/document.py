@@ -11,8 +11,8 @@ Knows nothing of any one policy: the text is the file policy.json's "source" nam
 criteria are clause/2, the rules are the policy's rule files parsed with clingo, the readings
 are the register, the cases a folder of case files.
 
-    model = build(knowledge_base("MC.CP.MP.166"), cases=Path("tests/cases"), qa_report=...)
-    html = render(model, Path("docs/MC.CP.MP.166.html"))
+    model = build(knowledge_base(policy), cases=Path("tests/cases"), qa_report=qa.run(kb).to_dict())
+    html = render(model, Path("docs/policy.html"))  # links to the cases relative to the page
 """
 
 from __future__ import annotations
