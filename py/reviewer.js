@@ -70,6 +70,25 @@ function readCase() {
 
 function writeCase(c) {
   $("case").value = JSON.stringify(c, null, 2);
+  syncRequest();
+}
+
+// The request's code and date, which every case must give, as two fields above the JSON.
+function syncRequest() {
+  const c = readCase();
+  const request = (c && c.request) || {};
+  $("code").value = typeof request.code === "string" ? request.code : "";
+  $("date").value = typeof request.date === "string" ? request.date : "";
+}
+
+function requestField(input, key) {
+  input.onchange = () => {
+    const c = readCase() || {case_id: "new-case"};
+    if (typeof c.request !== "object" || c.request === null) c.request = {};
+    c.request[key] = input.value;
+    writeCase(c);
+    if (c.request.code && c.request.date) decideNow();
+  };
 }
 
 function showErrors(errors) {
@@ -134,6 +153,7 @@ async function render(data) {
     (d.governing_sections.length ? ` · sections ${d.governing_sections.join(", ")}` : "") + decidedBy;
   banner.append(head, sub);
 
+  $("criteria").classList.toggle("no-reasons", Object.keys(d.reasons).length === 0);
   const tbody = $("criteria").querySelector("tbody");
   tbody.replaceChildren();
   for (const c of d.criteria) {
@@ -294,11 +314,15 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("decide").onclick = decideNow;
   $("new").onclick = newCase;
   $("page-link").onclick = openPage;
+  requestField($("code"), "code");
+  requestField($("date"), "date");
+  $("case").addEventListener("input", syncRequest);
   $("policy").onchange = () => { if ($("case").value.trim()) decideNow(); };
   $("upload").onchange = async () => {
     const file = $("upload").files[0];
     if (!file) return;
     $("case").value = await file.text();
+    syncRequest();
     decideNow();
   };
   await loadPolicies();

@@ -155,3 +155,34 @@ def test_an_uploaded_file_is_decided(reviewer):
     expected = decide(json.loads((ROOT / "examples" / "lcd-therapeutic.json").read_text()))
     assert page.inner_text("#banner .outcome") == expected.determination.replace("_", " ").upper()
     assert expected.policy["id"] in page.inner_text("#banner .sub")
+
+
+def test_a_new_case_is_filled_in_from_the_request_on(reviewer, update_golden):
+    """New case: the request's code and date, then the fields the determination says are missing."""
+    page = reviewer
+    page.click("#new")
+    page.fill("#code", EXAMPLE["request"]["code"])
+    page.dispatch_event("#code", "change")
+    page.evaluate("document.body.dataset.state = 'deciding'")
+    page.fill("#date", EXAMPLE["request"]["date"])
+    page.dispatch_event("#date", "change")
+    page.wait_for_selector("body[data-state=decided]")
+    case = json.loads(page.input_value("#case"))
+    assert case["request"] == {"date": EXAMPLE["request"]["date"], "code": EXAMPLE["request"]["code"]}
+    expected = decide(case)
+    assert page.inner_text("#banner .outcome") == expected.determination.replace("_", " ").upper()
+    missing = sorted({p for paths in expected.missing.values() for p in paths})
+    fields = page.locator("#missing [name]")
+    assert fields.count() == len(missing) > 3
+    shot(page, "reviewer-from-scratch", update_golden)
+    first = next(p for p in missing if page.locator(f"#missing select[name='{p}']").count())
+    option = page.locator(f"#missing select[name='{first}'] option").nth(1).get_attribute("value")
+    page.evaluate("document.body.dataset.state = 'deciding'")
+    page.select_option(f"#missing select[name='{first}']", option)
+    page.wait_for_selector("body[data-state=decided]")
+    now = json.loads(page.input_value("#case"))
+    value = now
+    for key in first.split("."):
+        value = value[key]
+    assert value == json.loads(option)
+    assert page.locator(f"#missing [name='{first}']").count() == 0  # no longer missing
