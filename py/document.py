@@ -1024,6 +1024,7 @@ def render(doc: Document, output: Path | None = None) -> str:
         roles[(e.role if e else "") or "none"] += 1
     criteria = sorted(doc.located, key=clause_order)
     toc = " ".join(f"<a href=\"#c-{_slug(c)}\">{esc(c)}</a>" for c in criteria)
+    overview = _overview(doc, criteria)
     intro = ("The restatement of the policy that the rules encode (not the policy's own text)" if kb.restatement
              else "The policy's own text")
     restatement = (f"<p class=\"restatement\"><strong>A restatement, not the policy's own text.</strong> "
@@ -1074,12 +1075,28 @@ def render(doc: Document, output: Path | None = None) -> str:
         "coverage": coverage,
         "qa": esc(qa_line),
         "toc": toc,
+        "overview": overview,
         "blocks": blocks,
         "general": general,
         "style": STYLE.read_text(encoding="utf-8") + _page_css(kb),
         "script": SCRIPT.read_text(encoding="utf-8"),
     }
     return string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+
+
+def _overview(doc: Document, criteria: list[str]) -> str:
+    """One line per criterion: its words, what the suite shows of it, its readings and findings."""
+    rows = []
+    for cid in criteria:
+        e = doc.encodings[doc.located[cid]]
+        c = e.coverage or {}
+        pair = "" if not e.coverage else ("n/a" if c["exclusion"] else ("yes" if c["pair"] else "<strong>missing</strong>"))
+        counts = "".join(f"<td class=\"n n-{s}\">{c.get(s, '')}</td>" for s in ("met", "not_met", "unknown"))
+        rows.append(f"<tr><td><a href=\"#c-{_slug(cid)}\">{esc(cid)}</a></td><td class=\"words\">{esc(e.words)}</td>"
+                    f"{counts}<td>{pair}</td><td class=\"n\">{len(e.readings)}</td><td class=\"n\">{len(e.findings)}</td></tr>")
+    return ("<table class=\"overview\"><thead><tr><th>criterion</th><th>the policy's words (clause/2)</th>"
+            "<th>met</th><th>not met</th><th>unknown</th><th>MC/DC pair</th><th>readings</th><th>QA findings</th>"
+            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _css_string(text: str) -> str:

@@ -82,6 +82,12 @@ def test_every_criterion_stands_with_its_rule_reading_cases_and_coverage(pages, 
     assert e.cases["met"] or e.cases["not_met"], f"{cid}: no suite case evaluates it"
 
 
+def test_an_overview_lists_every_criterion_with_its_figures(pages):
+    table = pages[MC].split('<table class="overview">', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'<tr><td><a href="#c-([^"]+)">', table) == MC_CRITERIA
+    assert '<td class="n n-met">0</td><td class="n n-not_met">2</td>' in table  # VI: never met, as QA says
+
+
 def test_the_plain_language_line_follows_the_tree():
     doc_line = document.plain_language("I.D", document._static(knowledge_base(MC)))[0]
     assert doc_line == "I.D is met when at least 3 of these 6 hold:"
