@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 import anyio
 
@@ -150,6 +151,12 @@ def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
     @app.exception_handler(Refused)
     async def refused(request: Request, e: Refused):
         return refusal(e.status, e.errors, e.more, e.case_id)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, e: RequestValidationError):  # a query parameter FastAPI checks
+        errors = [("?" + ".".join(str(p) for p in error["loc"][1:]) if error["loc"][:1] == ("query",)
+                   else ".".join(str(p) for p in error["loc"]), error["msg"]) for error in e.errors()]
+        return refusal(422, errors)
 
     @app.exception_handler(InternalError)
     async def internal(request: Request, e: InternalError):

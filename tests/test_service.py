@@ -123,7 +123,8 @@ def test_explain_formats(client):
     assert svg.headers["content-type"] == "image/svg+xml" and svg.content.lstrip().startswith((b"<?xml", b"<svg"))
     page = client.post("/v1/explain", params={"format": "html"}, content=EXAMPLE)
     assert page.headers["content-type"].startswith("text/html") and b"<html" in page.content[:500].lower()
-    assert client.post("/v1/explain", params={"format": "pdf"}, content=EXAMPLE).status_code == 422
+    refused = client.post("/v1/explain", params={"format": "pdf"}, content=EXAMPLE)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "?format"
     assert client.post("/v1/explain", content=HOSTILE["NaN"]).status_code == 422
 
 
@@ -151,3 +152,12 @@ def test_a_case_never_becomes_program_text(client):
 def test_the_command_binds_to_loopback_by_default():
     help_text = CliRunner().invoke(main, ["serve", "--help"]).output
     assert "127.0.0.1" in help_text and "Example:" in help_text
+
+
+@pytest.mark.parametrize("route", ["/fhir/QuestionnaireResponse/$decide", "/fhir/Questionnaire/$next-question",
+                                   "/cds-services/order-sign-" + knowledge_base().id])
+@pytest.mark.parametrize("body", [b"[]", b"{}", b'{"resourceType": "Parameters", "parameter": []}', b"null",
+                                  b'{"item": "x", "resourceType": "QuestionnaireResponse"}', b"NaN", b"\xff"])
+def test_the_fhir_and_hooks_routes_refuse_what_they_cannot_read_with_a_4xx(client, route, body):
+    response = client.post(route, content=body)
+    assert 400 <= response.status_code < 500 and response.json()["errors"], (route, body, response.text)
