@@ -23,6 +23,14 @@ def load_case_file(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def interruptible() -> None:
+    """For subprocess.Popen(preexec_fn=...): a child that Ctrl-C reaches even when the tests run in
+    the background, where the shell started them with SIGINT ignored (which a child inherits)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def load_reference():
     """bench/reference.py, the independent oracle and case generator (bench/ is not a package)."""
     spec = importlib.util.spec_from_file_location("bench_reference", ROOT / "bench" / "reference.py")

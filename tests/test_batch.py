@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import case_files, load_case_file
+from conftest import case_files, interruptible, load_case_file
 from kbquery import batch, decide
 from kbquery.cli import main
 
@@ -269,7 +269,8 @@ def start_batch(tmp_path, n=3000):
     source.write_bytes(b"".join(decided(f"c{i}") + b"\n" for i in range(n)))
     out = tmp_path / "out.jsonl"
     process = subprocess.Popen([KBQUERY, "batch", str(source), "-o", str(out),
-                                "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=interruptible)
     deadline = time.monotonic() + 60
     while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -8,6 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from conftest import interruptible
 from kbquery.cli import main
 
 SPEC_KEYS = {"case_id", "policy", "determination", "request_kind", "governing_sections", "criteria",
@@ -335,7 +336,7 @@ def test_sigint_exits_130_quietly(tmp_path):
         pytest.skip("needs Linux's /proc to see the process wait on its input")
     script = Path(sys.executable).with_name("kbquery")
     process = subprocess.Popen([str(script), "-", "--explain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, preexec_fn=interruptible)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until it waits in read(0, ...) on the case: started, in the command
         fields = Path(f"/proc/{process.pid}/syscall").read_text().split()
