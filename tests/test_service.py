@@ -4,7 +4,15 @@ as the command line, by path, and never a 5xx for what a client sends."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import warnings
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -161,3 +169,36 @@ def test_the_command_binds_to_loopback_by_default():
 def test_the_fhir_and_hooks_routes_refuse_what_they_cannot_read_with_a_4xx(client, route, body):
     response = client.post(route, content=body)
     assert 400 <= response.status_code < 500 and response.json()["errors"], (route, body, response.text)
+
+
+def test_kbquery_serve_listens_on_loopback_and_answers():
+    """The command itself: a process on 127.0.0.1 and a free port, stopped after one decision."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [str(Path(sys.executable).with_name("kbquery")), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert json.loads(r.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read().decode()
+                assert time.monotonic() < deadline, "kbquery serve did not answer within 60 s"
+                time.sleep(0.2)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/decide", data=EXAMPLE, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as r:
+            assert json.loads(r.read()) == cli_json(EXAMPLE)[1]
+        listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                     if line.split()[3] == "0A"]  # the sockets in LISTEN, as address:port in hex
+        assert f"0100007F:{port:04X}" in listening  # 127.0.0.1 only
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=15) == 0
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            raise
