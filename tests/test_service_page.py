@@ -93,6 +93,23 @@ def test_a_pasted_case_shows_determination_criteria_and_graph(reviewer, update_g
     assert page.evaluate("document.getElementById('graph').naturalWidth") > 200
     assert page.is_hidden("#missing-box")
     shot(page, "reviewer-decided", update_golden)
+    # The whole explanation page (kbquery's own HTML) opens beside it, its script running.
+    errors: list[str] = []
+
+    def watch(new_page):  # from its first moment: a script refused (say, by the CSP) is a console error
+        new_page.on("pageerror", lambda e: errors.append(str(e)))
+        new_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    page.context.on("page", watch)
+    with page.context.expect_page() as opened:
+        page.click("#page-link")
+    explanation = opened.value
+    explanation.wait_for_load_state()
+    explanation.wait_for_function("document.querySelector('.tree .first')", timeout=5000)  # its script ran
+    assert explanation.url.startswith("blob:")
+    assert expected.determination.replace("_", " ").upper() in explanation.inner_text("body").upper()
+    assert not errors, errors
+    explanation.close()
 
 
 def test_missing_fields_are_a_form_and_filling_them_decides_again(reviewer, update_golden):
