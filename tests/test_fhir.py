@@ -217,6 +217,9 @@ def test_next_question_asks_only_what_is_missing_until_settled(client):
     else:
         pytest.fail(f"no determination after 60 questions: {asked}")
     assert asked[:2] == ["request.date", "request.code"] and len(asked) == len(set(asked))
+    # SDC's own input form, a Parameters resource holding the response, is answered the same.
+    parameters = {"resourceType": "Parameters", "parameter": [{"name": "questionnaire-response", "resource": qr}]}
+    assert client.post("/fhir/Questionnaire/$next-question", json=parameters).json() == out
     final, _ = case_from_response(qr)
     determination = out["extension"][0]["valueCode"]
     assert determination == decide(final).determination != "more_information_needed"
