@@ -366,11 +366,10 @@ def _questionnaire(policy: str) -> dict:
     groups: dict[str, list[dict]] = defaultdict(list)
     lists: list[dict] = []
     for p, info in fields.items():
-        if "[]" in p and not (len(p) == 2 and p[1] == "[]"):
-            if p.index("[]") == len(p) - 1 or not _is_object_list(kb, p[:p.index("[]")]):
-                continue
+        if "[]" in p:  # a field of a list's items: asked in the list's repeating group
             prefix = p[:p.index("[]") + 1]
-            if not any(g["linkId"] == text_of(prefix) for g in lists):
+            if p[-1] != "[]" and _is_object_list(kb, prefix[:-1]) \
+                    and not any(g["linkId"] == text_of(prefix) for g in lists):
                 lists.append(_list_group(kb, fields, prefix))
             continue
         # What every case must say comes first, with what classifies the request.
