@@ -1,4 +1,15 @@
-"""Grounding and solving cases: exactly one answer set each, or an internal error."""
+"""Grounding and solving cases: exactly one answer set each, or an internal error.
+
+A determination solves the decision-only rules (kb.decision_statements: the same shown atoms as
+the whole program); an explanation (`full`), QA and counterfactuals the whole program. A
+long-lived process (a service, a notebook) may keep Controls ready for single determinations:
+
+    >>> from kbquery import knowledge_base
+    >>> from kbquery.solve import prepared
+    >>> pool = prepared(knowledge_base("MC.CP.MP.166"))   # started once; decide() then uses it
+
+`decide` starts one by itself on a process's second lone determination of a policy and readings.
+"""
 
 from __future__ import annotations
 
@@ -73,11 +84,12 @@ def _checked(answer: Answer) -> Answer | InternalError:
 
 
 def solve(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None = None, full: bool = False,
-          decision: bool | None = None) -> Answer:
+          decision: bool = False) -> Answer:
     """One validated case's answer set; InternalError unless there is exactly one, free of kb_error.
 
-    Its shown atoms come from the decision-only rules, unless `decision` is False; `full` (every
-    atom, for an explanation) always grounds the whole program."""
+    With `decision`, the decision-only rules give the same shown atoms (not with `full`, every atom,
+    for an explanation). A case alone grounds the whole program by default: deriving the
+    decision-only rules costs a process more than it saves one case (the CLI's one determination)."""
     ctl = ground(kb, case_symbols(case, kb.schema), readings, options=["--models=2"], decision=_decision(full, decision))
     return _one(_models(ctl, full))
 
@@ -104,10 +116,12 @@ def _one(models: list[list[clingo.Symbol]]) -> Answer:
 
 
 def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full: bool,
-            decision: bool) -> Answer | InternalError:
+            decision: bool, asked: bool | None = None) -> Answer | InternalError:
+    """A case alone: from a prepared Control when the process keeps them (see `prepared`), else as
+    `solve` grounds it (the decision-only rules only when `asked`)."""
     try:
         pool = _pool(kb, readings) if decision and not full else None
-        return pool.solve(case) if pool else solve(kb, case, readings, full, decision)
+        return pool.solve(case) if pool else solve(kb, case, readings, full, bool(asked))
     except InternalError as e:
         return e
 
@@ -254,22 +268,22 @@ def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str
     once for all the cases. A case the rules fail on gets its InternalError without costing the
     others their answers. As in `solve`, shown atoms come from the decision-only rules unless
     `decision` is False."""
-    decision = _decision(full, decision)
+    asked, decision = decision, _decision(full, decision)
     if len(cases) > PER_CONTROL:
         return [answer for start in range(0, len(cases), PER_CONTROL)
-                for answer in solve_many(kb, cases[start:start + PER_CONTROL], readings, full, decision)]
+                for answer in solve_many(kb, cases[start:start + PER_CONTROL], readings, full, asked)]
     if len(cases) < 2:  # alone, a case grounds faster in the plain rules than in the tagged ones
-        return [_solved(kb, case, readings, full, decision) for case in cases]
+        return [_solved(kb, case, readings, full, decision, asked) for case in cases]
     program = kb.decision_case_program if decision else kb.case_program
     ctl = case_control(kb, cases, readings, decision)
     ctl.ground([("base", [])])
     models = _models(ctl, full)
     if len(models) != 1:  # the cases' answer sets multiply: find out case by case
-        return [_solved(kb, case, readings, full, decision) for case in cases]
+        return [_solved(kb, case, readings, full, decision, decision) for case in cases]
     shared: list[tuple[str, tuple]] = []
     own: list[list[tuple[str, tuple]]] = [[] for _ in cases]
     for sym in models[0]:
-        if sym.name in program.tagged:
+        if sym.name in program.tagged and (sym.name, len(sym.arguments)) not in program.once:
             number, *args = sym.arguments
             own[number.number].append((sym.name, tuple(args)))
         elif sym.name != CASE:

@@ -135,6 +135,37 @@ def test_tagging_reaches_every_atom_that_depends_on_a_case():
     assert "none(1,a)" not in atoms and "count(1,2)" not in atoms
 
 
+def test_atoms_that_depend_on_no_case_are_grounded_once():
+    """A predicate with rules of both kinds: what no case reaches is grounded once, untagged, and
+    every rule that reads the predicate reads both forms (positive, negated, in a condition)."""
+    program = tag_cases(_parsed("""
+        node(a).
+        part(a, b).
+        part(a, X) :- fact(X).
+        seen(X) :- fact(X).
+        has(N) :- part(N, _).
+        lacks(N) :- node(N), not part(N, c).
+        every(N) :- node(N), seen(C) : part(N, C).
+        parts(N, M) :- node(N), M = #count{ C : part(N, C) }.
+        #show part/2.
+    """), {"fact"})
+    assert program.once == {("part", 2)}
+    ctl = clingo.Control(["--warn=none"])
+    with ast.ProgramBuilder(ctl) as builder:
+        for statement in program.statements:
+            builder.add(statement)
+    with ctl.backend() as backend:
+        for fact in ("case(1)", "case(2)", "fact(1, b)", "fact(2, c)"):
+            backend.add_rule([backend.add_atom(clingo.parse_term(fact))])
+    ctl.ground([("base", [])])
+    shown: list = []
+    ctl.solve(on_model=lambda m: shown.extend(map(str, m.symbols(shown=True))))
+    atoms = {str(a.symbol) for a in ctl.symbolic_atoms if a.is_fact or ctl.symbolic_atoms[a.symbol] is not None}
+    assert sorted(shown) == ["part(1,a,b)", "part(2,a,c)", "part(a,b)"]
+    assert {"has(1,a)", "has(2,a)", "lacks(1,a)", "every(1,a)", "parts(1,a,1)", "parts(2,a,2)"} <= atoms
+    assert not {"lacks(2,a)", "every(2,a)", "parts(1,a,2)"} & atoms
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("p(X) :- case(X).", "reserves"),
     ("p(CASE) :- q(CASE).", "reserves"),

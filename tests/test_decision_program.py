@@ -13,7 +13,7 @@ import clingo
 import pytest
 from clingo import ast
 from conftest import load_reference
-from kbquery import decide, knowledge_base
+from kbquery import decide, decide_many, knowledge_base
 from kbquery.case import case_document, validate
 from kbquery.determination import read
 from kbquery.knowledge import policies
@@ -62,11 +62,12 @@ def test_both_policies_are_in_the_suite():
     assert {_kb(case).id for _, case, _ in SUITE} == set(policies())
 
 
-def test_decide_reads_the_decision_only_program():
+def test_decide_and_decide_many_give_the_decision_only_programs_atoms():
     _, case, readings = SUITE[0]
     kb = _kb(case)
-    assert decide(case, readings=readings or None).answer._index == solve(
-        kb, validate(case, kb.schema), readings, decision=True)._index
+    expected = _shown(solve(kb, validate(case, kb.schema), readings, decision=True))
+    assert _shown(decide(case, readings=readings or None).answer) == expected
+    assert _shown(decide_many([case, case], readings=readings or None)[1].answer) == expected
 
 
 @pytest.mark.parametrize("policy", policies())
