@@ -395,6 +395,75 @@ def diff_command(policy, readings, base, fmt, max_procedures, conflicts):
         sys.exit(EXIT_INCOMPLETE)
 
 
+@main.command("compare")
+@click.argument("a")
+@click.argument("b")
+@reading_option
+@click.option("--reading-a", "readings_a", multiple=True, callback=_readings, metavar="ID=CHOICE",
+              help="Switch a reading of A's register alone (repeatable).")
+@click.option("--reading-b", "readings_b", multiple=True, callback=_readings, metavar="ID=CHOICE",
+              help="Switch a reading of B's register alone (repeatable).")
+@click.option("--kb-root", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Compare the policies of another knowledge base folder (a copy of kb/, say).")
+@report_format_option
+@max_procedures_option
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Processes, each grounding both policies once and searching a fixed share.")
+@click.option("--witnesses", type=click.Path(file_okay=False), default=None,
+              help="Write each witness as a case file (no policy key: it decides under either) into this "
+                   "folder, with index.json saying how each policy decides it.")
+@conflicts_option(500_000)
+def compare_command(a, b, readings, readings_a, readings_b, kb_root, fmt, max_procedures, workers, witnesses,
+                    conflicts):
+    """Compare two policies A and B over one input space: every kind of request they decide
+    differently, each with the smallest witness case, decided again by kbquery under both; the
+    criteria that make each difference; and first, an audit table classifying each kind of request
+    under A (a plan's policy) against B (the coverage policy it must not be stricter than): fully
+    established by B and no stricter, stricter than B, B silent, or B explicitly allowing
+    flexibility. Findings that rest on a reading B's register marks VERIFY say so. A --reading
+    applies to each policy whose register has it; --reading-a and --reading-b to one side.
+
+    Exit status 1 when a witness is not decided as claimed (an internal failure), 4 when the search
+    stopped at --max-conflicts (the first line of the report says so).
+
+    \b
+    Example:
+      kbquery compare PLAN COVERAGE
+      kbquery compare PLAN COVERAGE --format json --witnesses compare-witnesses/
+      kbquery compare PLAN COVERAGE --reading-b ID=CHOICE
+    """
+    from pathlib import Path
+
+    from . import compare, qa
+
+    root = Path(kb_root) if kb_root else None
+    try:
+        kb_a, kb_b = knowledge_base(a, root), knowledge_base(b, root)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="A / B") from None
+    try:
+        scoped = scoped_readings(readings, [kb_a, kb_b])
+        chosen_a = {**scoped[kb_a], **readings_a}
+        chosen_b = {**scoped[kb_b], **readings_b}
+        result = compare.run(kb_a, kb_b, chosen_a, chosen_b, max_procedures, conflicts=conflicts, workers=workers)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--reading") from None
+    compare.verify(result, kb_a, kb_b)
+    if witnesses:
+        compare.write_witnesses(result, Path(witnesses))
+    click.echo(qa.to_json(result.to_dict()) if fmt == "json" else
+               compare.markdown(result, {"a": kb_a.clauses, "b": kb_b.clauses}), nl=fmt == "json")
+    if any(w.verified is False for w in result.witnesses):
+        sys.exit(EXIT_INTERNAL)
+    if not result.exhaustive:
+        sys.exit(EXIT_INCOMPLETE)
+
+
+# The examples name installed policies: the default one (a plan's) against another (kbquery policies).
+_COVERAGE = next((p for p in policies() if p != DEFAULT_POLICY), DEFAULT_POLICY)
+compare_command.help = compare_command.help.replace("PLAN", DEFAULT_POLICY).replace("COVERAGE", _COVERAGE)
+
+
 @main.command("batch")
 @click.argument("source", type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The JSONL file to write.")

@@ -107,6 +107,9 @@ def _date_order(schema: dict, dates: list[tuple]) -> list[clingo.Symbol]:
     return [F("qa_date_order", [path_symbol(a), path_symbol(b)]) for a, b in pairs]
 
 
+CALENDAR = (dt.date(2024, 1, 1), dt.date(2027, 12, 31))  # the days a search's dates may fall on
+
+
 def calendar_facts(first: dt.date, last: dt.date) -> list[clingo.Symbol]:
     days = []
     d = first
@@ -207,12 +210,33 @@ def read_only(statements: list[ast.AST]) -> list[ast.AST]:
     return [s for s in statements if not unread(s)]
 
 
+@dataclass
+class Space:
+    """What a search generates cases from, besides the schema: bounds on lists, the statements that
+    set the values tried for each field (a policy's qa.lp), and any further facts."""
+    bounds: dict[tuple, int]
+    statements: list[ast.AST]
+    facts: list[clingo.Symbol] = field(default_factory=list)
+
+
+def policy_space(kb: KnowledgeBase) -> Space:
+    """A policy's own search space: its qa.lp."""
+    statements: list[ast.AST] = []
+    ast.parse_files([str(kb.folder / POLICY_QA)], statements.append)
+    return Space({symbol_path(k): n.number for k, n in kb_static(kb, "qa_bound", 2)}, statements)
+
+
+SOLVER = ("--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1", "--heuristic=Domain", "--opt-strategy=usc",
+          "--parallel-mode=1")
+
+
 class Search:
     """One grounding of the space with rules to search it for: what they reach, then the smallest witnesses."""
 
     def __init__(self, kb: KnowledgeBase, statements: list[ast.AST], extras: list[Path], target_names,
-                 options=(), max_procedures: int | None = None, witness_names=None):
-        bounds = {symbol_path(k): n.number for k, n in kb_static(kb, "qa_bound", 2)}
+                 options=(), max_procedures: int | None = None, witness_names=None, space: Space | None = None):
+        space = space or policy_space(kb)
+        bounds = dict(space.bounds)
         if max_procedures is not None:
             bounds = {k: (max_procedures if len(k) == 1 else v) for k, v in bounds.items()}
         self.bounds = bounds
@@ -221,15 +245,15 @@ class Search:
         # One thread and a fixed seed: clasp is then deterministic. Random signs spread the models
         # over the space, so each reaches more that is new; core-guided optimisation proves a
         # witness smallest in a few hundred conflicts where branch and bound takes thousands.
-        self.ctl = clingo.Control(["--warn=none", "--sign-def=rnd", "--rand-freq=0.1", "--seed=1",
-                                   "--heuristic=Domain", "--opt-strategy=usc", "--parallel-mode=1", *options])
+        self.ctl = clingo.Control([*SOLVER, *options])
         program = list(statements)
-        for extra in [kb.root / SPACE, *extras, kb.folder / POLICY_QA]:
+        for extra in [kb.root / SPACE, *extras]:
             ast.parse_files([str(extra)], program.append)
+        program += space.statements
         with ast.ProgramBuilder(self.ctl) as builder:
             for stmt in read_only(program):
                 builder.add(stmt)
-        facts = space_facts(kb.schema, bounds) + calendar_facts(dt.date(2024, 1, 1), dt.date(2027, 12, 31))
+        facts = space_facts(kb.schema, bounds) + calendar_facts(*CALENDAR) + space.facts
         with self.ctl.backend() as backend:
             for sym in facts:
                 backend.add_rule([backend.add_atom(sym)])
@@ -287,6 +311,11 @@ class Search:
     def smallest(self, target: clingo.Symbol, conflicts: int = WITNESS_CONFLICTS) -> tuple[tuple[dict, dict], bool]:
         """A witness for the target with the fewest documented fields, and whether it is proved the
         smallest within `conflicts` (if not, the smallest found, or the first model's)."""
+        atoms, minimal = self.smallest_model(target, conflicts)
+        return _witness(atoms), minimal
+
+    def smallest_model(self, target: clingo.Symbol, conflicts: int = WITNESS_CONFLICTS) -> tuple[list[clingo.Symbol], bool]:
+        """The shown atoms of smallest's witness, and whether it is proved the smallest."""
         best = []
         minimise = F("qa_minimise")
         self.ctl.assign_external(minimise, True)
@@ -300,8 +329,8 @@ class Search:
             self.ctl.configuration.solve.opt_mode = "ignore"
             self.ctl.configuration.solve.models = 1
         if not best:
-            return self.witness(target), False
-        return _witness(best[-1]), bool(result.exhausted)
+            return self.models[target], False
+        return best[-1], bool(result.exhausted)
 
 
 def _witness(atoms: list[clingo.Symbol]) -> tuple[dict, dict]:
