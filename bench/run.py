@@ -3,6 +3,7 @@
     python bench/run.py            # writes bench/results.md and prints it (a batch of a million cases)
     python bench/run.py --quick    # fewer repetitions and smaller batches
     python bench/run.py --qa-only  # only `kbquery qa`: wall time, and whether it was exhaustive
+    python bench/run.py --compare-only  # only `kbquery compare MC.CP.MP.166 L39383`, likewise
     python bench/run.py --serve-only  # only `kbquery serve` under load and faults (bench/serve_load.py)
 
 Medians over warm repetitions; the ratios are what carry from one machine to another.
@@ -347,6 +348,29 @@ def rows_qa(repeat: int) -> list[tuple]:
              "target: at most 15 s, exhaustive")]
 
 
+COMPARE = ["MC.CP.MP.166", "L39383"]  # the plan's policy against the LCD, as CI compares them
+
+
+def rows_compare(repeat: int) -> list[tuple]:
+    """`kbquery compare` as CI runs it: wall time (median), and whether the search was exhaustive;
+    bounded in solver conflicts like QA, so its findings are the same however long it takes."""
+    runs, reports = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run([KBQUERY, "compare", *COMPARE, "--format", "json"], check=False, capture_output=True,
+                              text=True)
+        runs.append(time.perf_counter() - start)
+        reports.append(json.loads(done.stdout))
+    exhaustive = all(r["exhaustive"] for r in reports)
+    same = len({json.dumps({k: v for k, v in r.items() if k not in ("seconds", "ground_seconds")}) for r in reports}) == 1
+    seconds = statistics.median(runs)
+    return [(f"`kbquery compare {' '.join(COMPARE)}` (wall, median of {repeat}): "
+             f"{'exhaustive' if exhaustive else 'NOT exhaustive'}, {reports[0]['conflicts']} solver conflicts, "
+             f"{len(reports[0]['differences'])} differences, {len(reports[0]['criteria'])} criteria"
+             + ("" if same else ", REPORTS DIFFER between runs"), f"{seconds:.1f} s", "",
+             "target: at most 60 s on 2 cores, exhaustive")]
+
+
 def table(rows) -> str:
     lines = ["| measure | value | rate | ratio |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {' | '.join(r)} |" for r in rows]) + "\n"
@@ -368,7 +392,12 @@ def main(argv=None) -> int:
     parser.add_argument("--determinations", action="store_true",
                         help="only the rows that compare the whole program, the decision-only one and prepared "
                              "Controls (a few minutes; printed and written to bench/results-determinations.md)")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="only the `kbquery compare` row (printed, results.md left alone)")
     args = parser.parse_args(argv)
+    if args.compare_only:
+        print(table(rows_compare(3 if args.quick else 5)))
+        return 0
     if args.determinations:
         started = time.perf_counter()
         repeat = 3 if args.quick else 5
@@ -395,6 +424,7 @@ def main(argv=None) -> int:
     big = args.cases or (20000 if args.quick else 1000000)
     started = time.perf_counter()
     rows = rows_speed(repeat, 1000 if args.quick else 4000, big, args.seed) + rows_qa(3 if args.quick else 5)
+    rows += rows_compare(3 if args.quick else 5)
     text = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}, "
             f"{len(suite_cases())} suite cases for the in-process figures, median of {repeat} warm runs each; "
             f"ratios are to the determination alone (or to `import clingo`). Took {time.perf_counter() - started:.0f} s.\n\n"
