@@ -29,7 +29,8 @@ THERAPY_TOO_SHORT = ROOT / "examples" / "therapy-too-short.json"
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01-walkthrough.ipynb", "02-sensitivity.ipynb",
-                                           "03-case-builder.ipynb", "04-policy-qa.ipynb"]
+                                           "03-case-builder.ipynb", "04-policy-qa.ipynb",
+                                           "05-policy-comparison.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
