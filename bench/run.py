@@ -194,9 +194,11 @@ def rows_speed(repeat: int, batch_size: int, big: int, seed: int) -> list[tuple]
     return rows
 
 
-def interleaved_ms(fns: dict, items: list, repeat: int, pause: dict | None = None) -> dict[str, float]:
+def interleaved_ms(fns: dict, items: list, repeat: int, pause: dict | None = None,
+                   clock=time.perf_counter) -> dict[str, float]:
     """Like median_ms for several ways of doing the same thing, taken in turn on each item so that
-    they share the machine's noise; `pause` (seconds before a way's timed run) leaves it idle time."""
+    they share the machine's noise; `pause` (seconds before a way's timed run) leaves it idle time.
+    `clock`: wall time, or time.thread_time for the CPU time of the calling thread alone."""
     per_item: dict[str, list[float]] = {name: [] for name in fns}
     for item in items:
         runs: dict[str, list[float]] = {name: [] for name in fns}
@@ -206,9 +208,9 @@ def interleaved_ms(fns: dict, items: list, repeat: int, pause: dict | None = Non
             for name, fn in fns.items():
                 if pause and name in pause:
                     time.sleep(pause[name])
-                start = time.perf_counter()
+                start = clock()
                 fn(item)
-                runs[name].append(time.perf_counter() - start)
+                runs[name].append(clock() - start)
         for name in fns:
             per_item[name].append(statistics.median(runs[name]))
     return {name: statistics.median(values) * 1000 for name, values in per_item.items()}
@@ -270,25 +272,29 @@ def rows_determinations(repeat: int, batch_size: int, every: int = 1) -> list[tu
     for kb in {_kb_of(c) for c in items}:
         prepared(kb)
     time.sleep(1)
-    lone = interleaved_ms({
+    ways = {
         "whole": lambda c: _lone(c, False),
         "decision": lambda c: _lone(c, True),
         "prepared": lambda c: _lone(c, True, pooled=True),
         "prepared, idle": lambda c: _lone(c, True, pooled=True),
         "decide": decide,
-    }, items, repeat, pause={"prepared, idle": 0.05})
-    w = lone["whole"]
+    }
+    lone = interleaved_ms(ways, items, repeat, pause={"prepared, idle": 0.05})
+    cpu = interleaved_ms(ways, items, repeat, pause={"prepared, idle": 0.05}, clock=time.thread_time)
+    w, wc = lone["whole"], cpu["whole"]
+
+    def lone_row(text: str, name: str, rate: bool = True) -> tuple:
+        return (text, f"{lone[name]:.2f} ms (CPU of the request's thread {cpu[name]:.2f} ms)",
+                f"{1000 / lone[name]:.0f} cases/s" if rate else "", f"{lone[name] / w:.2f} (CPU {cpu[name] / wc:.2f})")
+
     rows = [
-        ("one determination in process, warm (median), the whole program: as before", f"{w:.2f} ms",
-         f"{1000 / w:.0f} cases/s", "1.0"),
-        ("... the decision-only program", f"{lone['decision']:.2f} ms", f"{1000 / lone['decision']:.0f} cases/s",
-         f"{lone['decision'] / w:.2f}"),
-        ("... decision-only, a Control prepared ahead, requests back to back (the pool refills meanwhile)",
-         f"{lone['prepared']:.2f} ms", f"{1000 / lone['prepared']:.0f} cases/s", f"{lone['prepared'] / w:.2f}"),
-        ("... decision-only, a Control prepared ahead, 50 ms idle before each request (a service, a notebook)",
-         f"{lone['prepared, idle']:.2f} ms", "", f"{lone['prepared, idle'] / w:.2f}"),
-        ("... `kbquery.decide` as it is (warm: its pool started)", f"{lone['decide']:.2f} ms",
-         f"{1000 / lone['decide']:.0f} cases/s", f"{lone['decide'] / w:.2f}"),
+        lone_row("one determination in process, warm (median), the whole program: as before", "whole"),
+        lone_row("... the decision-only program", "decision"),
+        lone_row("... decision-only, a Control prepared ahead, requests back to back (the pool refills meanwhile)",
+                 "prepared"),
+        lone_row("... decision-only, a Control prepared ahead, 50 ms idle before each request (a service, a notebook)",
+                 "prepared, idle", rate=False),
+        lone_row("... `kbquery.decide` as it is (warm: its pool started)", "decide"),
     ]
     many_items = (items * (200 // len(items) + 1))[:200]
     many = interleaved_ms({"whole": lambda cs: _many(cs, False), "decision": lambda cs: _many(cs, True)},

@@ -6,7 +6,7 @@ long-lived process (a service, a notebook) may keep Controls ready for single de
 
     >>> from kbquery import knowledge_base
     >>> from kbquery.solve import prepared
-    >>> pool = prepared(knowledge_base("MC.CP.MP.166"))   # started once; decide() then uses it
+    >>> pool = prepared(knowledge_base(policy))   # started once; decide() then uses it
 
 `decide` starts one by itself on a process's second lone determination of a policy and readings.
 """
@@ -133,6 +133,13 @@ def _staged(kb: KnowledgeBase) -> list:
     return staged(decision_program(kb.statements, INPUTS), INPUTS)
 
 
+@functools.lru_cache(maxsize=None)
+def _staged_text(kb: KnowledgeBase) -> str:
+    """The staged rules as program text (the rules' own, no case's): clingo parses it without the
+    GIL, so a Control is prepared beside a request rather than in its way."""
+    return "\n".join(str(statement) for statement in _staged(kb))
+
+
 class Prepared:
     """Controls for single determinations, made before the requests arrive: the decision-only rules
     added and their case-independent part (kbquery.program.STATIC) grounded. A request then adds
@@ -153,9 +160,7 @@ class Prepared:
 
     def _make(self) -> clingo.Control:
         ctl = clingo.Control(self.options)
-        with ast.ProgramBuilder(ctl) as builder:
-            for statement in _staged(self.kb):
-                builder.add(statement)
+        ctl.add("base", [], _staged_text(self.kb))
         ctl.ground([(STATIC, [])])
         return ctl
 
@@ -176,9 +181,8 @@ class Prepared:
 
     def take(self) -> clingo.Control:
         """A prepared Control (made now if none is ready), the case-independent rules grounded."""
-        with self._wake:
+        with self._wake:  # the thread refills once the request is done (`solve`), not during it
             ctl = self._ready.popleft() if self._ready else None
-            self._wake.notify()
         return ctl if ctl is not None else self._make()
 
     def solve(self, case: dict) -> Answer:
