@@ -40,22 +40,10 @@ SIDES = ("a", "b")
 APPROVE, DENY, PEND = "medically_necessary", "not_medically_necessary", "more_information_needed"
 NOT_ADDRESSED, CASE_BY_CASE = "not_addressed", "case_by_case_review"
 
-# The directions a difference can take, in the report's order.
+# The directions a difference can take (kb/common/qa_compare.lp defines them), in the report's order.
 DIRECTIONS = ("a_denies_b_approves", "a_approves_b_denies", "a_pends_b_decides", "b_pends_a_decides", "other")
 # The audit's classes, in the order a request kind is labelled by them.
 CLASSES = ("stricter", "silent", "flexibility", "fully_established")
-
-
-def direction(da: str, db: str) -> str:
-    if (da, db) == (DENY, APPROVE):
-        return "a_denies_b_approves"
-    if (da, db) == (APPROVE, DENY):
-        return "a_approves_b_denies"
-    if da == PEND and db in (APPROVE, DENY):
-        return "a_pends_b_decides"
-    if db == PEND and da in (APPROVE, DENY):
-        return "b_pends_a_decides"
-    return "other"
 
 
 # ---------------------------------------------------------------------------- the two sides' rules
