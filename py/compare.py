@@ -418,7 +418,8 @@ def audit(comparison: Comparison) -> list[dict]:
     rows: dict[tuple, dict] = {}
     for family, ka, kb in comparison.pairs:
         row = rows.setdefault((family, ka), {"family": family, "kind_a": ka, "kinds_b": [], "classes": [],
-                                             "counts": {"stricter": 0, "looser": 0, "other": 0}, "rests_on": []})
+                                             "counts": {"stricter": 0, "looser": 0, "other": 0}, "rests_on": [],
+                                             "documentation": []})
         row["kinds_b"].append(kb)
     for d in comparison.differences:
         row = rows[(d.family, d.kind_a)]
@@ -434,13 +435,15 @@ def audit(comparison: Comparison) -> list[dict]:
         if found and found not in row["classes"]:
             row["classes"].append(found)
         if found:
-            for r in w.rests_on:
-                if r["side"] == "b" and r["reading"] not in row["rests_on"]:
-                    row["rests_on"].append(r["reading"])
+            for r in w.rests_on:  # the alternative decides otherwise, or only asks for more documentation
+                where = "documentation" if r["determination"] == PEND else "rests_on"
+                if r["side"] == "b" and r["reading"] not in row[where]:
+                    row[where].append(r["reading"])
     for row in rows.values():
         row["classes"] = [c for c in CLASSES if c in row["classes"]] or ["fully_established"]
         row["kinds_b"] = sorted(set(row["kinds_b"]))
         row["rests_on"] = sorted(row["rests_on"])
+        row["documentation"] = sorted(set(row["documentation"]) - set(row["rests_on"]))
     return [rows[k] for k in sorted(rows)]
 
 
@@ -468,14 +471,21 @@ def audit_table(comparison: Comparison) -> list[str]:
     a, b = comparison.a, comparison.b
     lines = [f"| request (codes) | kind under {a} | kinds under {b} | audit | {a} stricter (denies or pends what {b} approves) "
              f"| {a} looser (approves what {b} denies or pends) | other differences "
-             f"| stricter findings resting on an uncertain (VERIFY) reading of {b} |", "|---|---|---|---|---|---|---|---|"]
+             f"| stricter findings resting on a VERIFY reading of {b} |", "|---|---|---|---|---|---|---|---|"]
     for row in comparison.audit:
         n = row["counts"]
         stricter, looser = n["stricter"], n["looser"]
         lines.append(f"| {row['family']} | {_words(row['kind_a'])} | {', '.join(map(_words, row['kinds_b']))} | "
                      f"{'; '.join(class_title(c, b) for c in row['classes'])} | {stricter or '-'} | {looser or '-'} | "
-                     f"{n['other'] or '-'} | {', '.join(row['rests_on']) or '-'} |")
+                     f"{n['other'] or '-'} | {_resting(row)} |")
     return lines
+
+
+def _resting(row: dict) -> str:
+    said = ", ".join(row["rests_on"])
+    if row["documentation"]:
+        said += ("; " if said else "") + f"documentation only: {', '.join(row['documentation'])}"
+    return said or "-"
 
 
 def _verify_note(w: Witness, names: dict) -> str:
@@ -542,7 +552,8 @@ def markdown(comparison: Comparison, clauses: dict | None = None) -> str:
               f"_A kind is stricter when {a} denies or pends a request {b} approves, unless {b}'s determination "
               f"applies a reading its register marks as flexibility; {b} is silent where it does not address a "
               f"request {a} decides; VERIFY readings are those {b}'s register marks uncertain, and a finding rests "
-              f"on one when its witness is decided otherwise under the reading's alternative._", "",
+              f"on one when its witness is decided otherwise under the reading's alternative (\"documentation "
+              f"only\": there {b} asks for a fact the witness does not document, and would decide once it is)._", "",
               *audit_table(comparison), ""]
     lines += [f"## Differences ({len(comparison.differences)})", "",
               "_By direction; each kind of request by its code family and its kind under each policy, with a "
