@@ -20,7 +20,7 @@ from kbquery.knowledge import DEFAULT_POLICY, UnknownPolicy, default_policy, kno
 
 LCD = "L39383"
 LCD_FILES = sorted((CASES / LCD).rglob("*.json"))
-RESTATED = ROOT.parent / "shared" / "policy" / "L39383-restated.md"
+RESTATED = ROOT / json.loads((ROOT / "kb" / LCD / "policy.json").read_text(encoding="utf-8"))["source"]
 # Statuses a criterion can never take, as kbquery qa --policy L39383 proves: 2.1 applies to 64625 alone.
 NEVER = {"2.1": {"met", "unknown"}}
 
