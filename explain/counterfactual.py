@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import clingo
 
-from kbquery.case import subschema, with_values
+from kbquery.case import subschema, value_at, with_values
 from kbquery.determination import Determination
 from kbquery.facts import case_symbols
 from kbquery.solve import solve_optimal
@@ -53,17 +53,6 @@ def apply(case: dict, changes) -> dict:
     return with_values(case, [(change.keys, change.value) for change in changes])
 
 
-def _get(case, keys):
-    for key in keys:
-        if isinstance(case, dict) and key in case:
-            case = case[key]
-        elif isinstance(case, list) and isinstance(key, int) and key < len(case):
-            case = case[key]
-        else:
-            return None
-    return case
-
-
 def _schema_candidates(d: Determination, schema: dict) -> list[clingo.Symbol]:
     """Each value the schema allows for an absent field that would settle an unknown criterion."""
     found = []
@@ -96,7 +85,7 @@ def counterfactuals(d: Determination, limit: int = 5) -> list[Counterfactual]:
         changes = []
         for p, v in sorted(answer.args("set", 2)):
             keys = symbol_path(p)
-            changes.append(Change(path_text(keys), json_value(v), _get(d.case, keys), keys))
+            changes.append(Change(path_text(keys), json_value(v), value_at(d.case, keys), keys))
         (determination,) = answer.first("determination", 1)
         results.append(Counterfactual(tuple(changes), determination.name))
     return results

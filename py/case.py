@@ -219,6 +219,18 @@ def _same_items(earlier: tuple, later: tuple) -> bool:
     return idx_e == idx_l[: len(idx_e)]
 
 
+def value_at(case: Any, path: tuple) -> Any:
+    """The value at a path of keys and list indices, or None where the case has none."""
+    for key in path:
+        if isinstance(case, dict) and key in case:
+            case = case[key]
+        elif isinstance(case, list) and isinstance(key, int) and key < len(case):
+            case = case[key]
+        else:
+            return None
+    return case
+
+
 def with_values(case: dict, changes: Iterable[tuple[tuple, Any]]) -> dict:
     """A copy of the case with the field at each path set, creating absent objects, lists and list
     items on the way (a list index is one past the end at most)."""

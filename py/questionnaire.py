@@ -33,7 +33,7 @@ from typing import Any
 import clingo
 from clingo import ast
 
-from .case import subschema
+from .case import subschema, value_at
 from .determination import clause_order
 from .knowledge import DEFAULT_POLICY, KnowledgeBase, knowledge_base
 from .symbols import symbol_path
@@ -555,17 +555,6 @@ def response_from_case(case: dict, policy: str | None = None) -> dict:
     policy = policy or case.get("policy", DEFAULT_POLICY)
     q = _questionnaire(policy)
 
-    def value_at(keys: tuple):
-        v = case
-        for k in keys:
-            if isinstance(v, dict) and k in v:
-                v = v[k]
-            elif isinstance(v, list) and isinstance(k, int) and k < len(v):
-                v = v[k]
-            else:
-                return None
-        return v
-
     def concrete(pattern: str, indices: list[int]) -> tuple:
         it = iter(indices)
         return tuple(next(it) if part == "[]" else part for part in re.findall(r"[^.\[\]]+|\[\]", pattern))
@@ -583,7 +572,7 @@ def response_from_case(case: dict, policy: str | None = None) -> dict:
         for item in items:
             link = item["linkId"]
             if item["type"] == "group" and item.get("repeats"):
-                listed = value_at(concrete(link[:-2], indices))
+                listed = value_at(case, concrete(link[:-2], indices))
                 for i in range(len(listed) if isinstance(listed, list) else 0):
                     out.append({"linkId": link, "item": fill(item.get("item", []), indices + [i])})
             elif item["type"] == "group":
@@ -591,10 +580,10 @@ def response_from_case(case: dict, policy: str | None = None) -> dict:
                 if inner:
                     out.append({"linkId": link, "text": item.get("text"), "item": inner})
             elif link.endswith(NONE):
-                if value_at(concrete(link[:-len(NONE)], indices)) == []:
+                if value_at(case, concrete(link[:-len(NONE)], indices)) == []:
                     out.append({"linkId": link, "answer": [{"valueBoolean": True}]})
             else:
-                value = value_at(concrete(link, indices))
+                value = value_at(case, concrete(link, indices))
                 if value is not None and value != []:
                     out.append({"linkId": link, "answer": answers(item, value)})
         return out
