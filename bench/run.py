@@ -345,22 +345,27 @@ def rows_determinations(repeat: int, batch_size: int, every: int = 1) -> list[tu
     return rows
 
 
-def rows_qa(repeat: int) -> list[tuple]:
-    """`kbquery qa` as CI runs it: wall time (median), and whether the search was exhaustive. The
-    search is bounded in solver conflicts, so its findings are the same however long it takes."""
+def _searches(args: list[str], repeat: int) -> tuple[float, list[dict], str]:
+    """A bounded search command run `repeat` times with JSON output: the median wall time, the
+    reports, and how they read (exhaustive or not, and whether any two differ beyond their timings)."""
     runs, reports = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        done = subprocess.run([KBQUERY, "qa", "--format", "json"], check=False, capture_output=True, text=True)
+        done = subprocess.run([KBQUERY, *args, "--format", "json"], check=False, capture_output=True, text=True)
         runs.append(time.perf_counter() - start)
         reports.append(json.loads(done.stdout))
     exhaustive = all(r["exhaustive"] for r in reports)
     same = len({json.dumps({k: v for k, v in r.items() if k not in ("seconds", "ground_seconds")}) for r in reports}) == 1
-    seconds = statistics.median(runs)
-    return [(f"`kbquery qa` (wall, median of {repeat}): {'exhaustive' if exhaustive else 'NOT exhaustive'}, "
-             f"{reports[0]['conflicts']} solver conflicts, {len(reports[0]['findings'])} findings"
-             + ("" if same else ", REPORTS DIFFER between runs"), f"{seconds:.1f} s", "",
-             "target: at most 15 s, exhaustive")]
+    said = ("exhaustive" if exhaustive else "NOT exhaustive") + ("" if same else ", REPORTS DIFFER between runs")
+    return statistics.median(runs), reports, said
+
+
+def rows_qa(repeat: int) -> list[tuple]:
+    """`kbquery qa` as CI runs it: wall time (median), and whether the search was exhaustive. The
+    search is bounded in solver conflicts, so its findings are the same however long it takes."""
+    seconds, reports, said = _searches(["qa"], repeat)
+    return [(f"`kbquery qa` (wall, median of {repeat}): {said}, {reports[0]['conflicts']} solver conflicts, "
+             f"{len(reports[0]['findings'])} findings", f"{seconds:.1f} s", "", "target: at most 15 s, exhaustive")]
 
 
 COMPARE = ["MC.CP.MP.166", "L39383"]  # the plan's policy against the LCD, as CI compares them
@@ -369,20 +374,10 @@ COMPARE = ["MC.CP.MP.166", "L39383"]  # the plan's policy against the LCD, as CI
 def rows_compare(repeat: int) -> list[tuple]:
     """`kbquery compare` as CI runs it: wall time (median), and whether the search was exhaustive;
     bounded in solver conflicts like QA, so its findings are the same however long it takes."""
-    runs, reports = [], []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run([KBQUERY, "compare", *COMPARE, "--format", "json"], check=False, capture_output=True,
-                              text=True)
-        runs.append(time.perf_counter() - start)
-        reports.append(json.loads(done.stdout))
-    exhaustive = all(r["exhaustive"] for r in reports)
-    same = len({json.dumps({k: v for k, v in r.items() if k not in ("seconds", "ground_seconds")}) for r in reports}) == 1
-    seconds = statistics.median(runs)
-    return [(f"`kbquery compare {' '.join(COMPARE)}` (wall, median of {repeat}): "
-             f"{'exhaustive' if exhaustive else 'NOT exhaustive'}, {reports[0]['conflicts']} solver conflicts, "
-             f"{len(reports[0]['differences'])} differences, {len(reports[0]['criteria'])} criteria"
-             + ("" if same else ", REPORTS DIFFER between runs"), f"{seconds:.1f} s", "",
+    seconds, reports, said = _searches(["compare", *COMPARE], repeat)
+    return [(f"`kbquery compare {' '.join(COMPARE)}` (wall, median of {repeat}): {said}, "
+             f"{reports[0]['conflicts']} solver conflicts, {len(reports[0]['differences'])} differences, "
+             f"{len(reports[0]['criteria'])} criteria", f"{seconds:.1f} s", "",
              "target: at most 60 s on 2 cores, exhaustive")]
 
 
