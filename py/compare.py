@@ -297,7 +297,9 @@ def run(kb_a: KnowledgeBase, kb_b: KnowledgeBase, readings_a: dict | None = None
     if workers == 1:
         results = [_search_part(*args[0])]
     else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        # spawn, not fork: a child forked from a process with threads (a server, a browser driver,
+        # Dask) can inherit a lock held mid-fork and wait on it forever.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_search_part, *zip(*args)))
     exhaustive = all(r["exhaustive"] for r in results)
     reached = sorted({clingo.parse_term(t) for r in results for t in r["reached"]})
