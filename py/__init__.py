@@ -42,7 +42,7 @@ def decide_many(cases: Sequence[Any], *, readings: dict[str, str] | None = None,
     (kbquery.solve.solve_many), which costs a fraction per case of deciding them one by one."""
     results: list = [None] * len(cases)
     # A switched reading goes to each policy whose register has it; one no policy has is an error.
-    switched = scoped_readings(readings, [kb] if kb else [knowledge_base(p) for p in policies()])
+    switched = scoped_readings(readings, [kb] if kb else [knowledge_base(p) for p in policies()]) if readings else {}
     members: dict[tuple[KnowledgeBase, tuple], list[tuple[int, dict]]] = {}
     for i, document in enumerate(cases):
         try:
