@@ -34,6 +34,7 @@ from .symbols import day_number, json_value, path_symbol, scalar_symbol, symbol_
 SPACE = "common/qa_space.lp"
 CHECKS = "common/qa_checks.lp"
 POLICY_QA = "qa.lp"
+GUARDS = ("kb_error(", "bad_reading(", "contradiction(")  # rules that flag a fault: never firing is good news
 TARGETS = ("qa_outcome", "qa_status", "qa_contradiction", "qa_decisive", "qa_gap", "qa_overlap", "qa_fired")
 CASE_ATOMS = ("value", "present", "length")
 F, N = clingo.Function, clingo.Number
@@ -125,22 +126,25 @@ def calendar_facts(first: dt.date, last: dt.date) -> list[clingo.Symbol]:
 class RuleSite:
     id: str
     text: str
+    shared: bool  # a rule of kb/common, which other policies load too
 
 
 def instrumented(kb: KnowledgeBase) -> tuple[list[ast.AST], dict[str, RuleSite]]:
-    """The policy's statements, and for each rule with a body a twin `qa_fired(Id) :- Body.`"""
+    """The policy's statements, and for each rule with a body a twin `qa_fired(Id) :- Body.`: the
+    policy's own rules (`section_I.lp:124`) and the shared ones it loads (`common/history.lp:62`)."""
     statements: list[ast.AST] = []
     sites: dict[str, RuleSite] = {}
-    policy_files = {p for p in kb.rule_files if p.parent == kb.folder.resolve()}
     for path in kb.rule_files:
         lines = path.read_text(encoding="utf-8").splitlines()
+        shared = path.parent != kb.folder.resolve()
+        name = f"{path.parent.name}/{path.name}" if shared else path.name
 
-        def add(stmt, path=path, lines=lines):
+        def add(stmt, name=name, shared=shared, lines=lines):
             statements.append(stmt)
-            if path in policy_files and stmt.ast_type == ast.ASTType.Rule and stmt.body:
+            if stmt.ast_type == ast.ASTType.Rule and stmt.body:
                 loc = stmt.location
-                rid = f"{path.name}:{loc.begin.line}"
-                sites[rid] = RuleSite(rid, " ".join(l.strip() for l in lines[loc.begin.line - 1: loc.end.line]))
+                rid = f"{name}:{loc.begin.line}"
+                sites[rid] = RuleSite(rid, " ".join(l.strip() for l in lines[loc.begin.line - 1: loc.end.line]), shared)
                 head = ast.Literal(loc, ast.Sign.NoSign, ast.SymbolicAtom(
                     ast.Function(loc, "qa_fired", [ast.SymbolicTerm(loc, clingo.String(rid))], False)))
                 statements.append(ast.Rule(loc, head, stmt.body))
@@ -159,7 +163,7 @@ class Finding:
     witness: dict | None = None
     claim: dict = field(default_factory=dict)  # what kbquery must decide for the witness
     verified: bool | None = None               # whether kbquery decided the witness as claimed
-    rule_kind: str | None = None               # a dead rule's: guard, other_reading or dead
+    rule_kind: str | None = None               # a dead rule's: guard, other_reading, shared (of kb/common, for another policy) or dead
     minimal: bool | None = None                # whether the witness is proved to have the fewest documented fields
 
 
@@ -393,7 +397,7 @@ def _search_part(root: str, policy: str, readings, max_procedures, part: int, pa
     return {"exhaustive": exhaustive, "reached": sorted(str(s) for s in analysis.reached),
             "witnesses": found, "minimal": minimal, "conflicts": analysis.conflicts,
             "ground_seconds": analysis.ground_seconds, "bounds": analysis.bounds,
-            "sites": {k: v.text for k, v in sites.items()}}
+            "sites": sites}
 
 
 # ---------------------------------------------------------------------------- the report
@@ -519,11 +523,11 @@ def _findings(kb, seen, witnesses, minimal, representatives, sites, exhaustive) 
     if not exhaustive:
         return findings
     fired = {s.arguments[0].string for s in seen if s.name == "qa_fired"}
-    for rid, text in sorted(sites.items()):
+    for rid, site in sorted(sites.items()):
         if rid not in fired:
-            kind = ("guard" if "kb_error(" in text or "bad_reading(" in text else
-                    "other_reading" if "chosen(" in text else "dead")
-            findings.append(Finding("dead_rule", rid, text, rule_kind=kind))
+            kind = ("guard" if any(signal in site.text for signal in GUARDS) else
+                    "other_reading" if "chosen(" in site.text else "shared" if site.shared else "dead")
+            findings.append(Finding("dead_rule", rid, site.text, rule_kind=kind))
     decisive = {s.arguments[0].string for s in seen if s.name == "qa_decisive"}
     for cid in sorted(set(kb.clauses) - decisive):
         findings.append(Finding("never_decisive", cid, "no case in the space where this criterion's status "
@@ -557,7 +561,7 @@ CHECK_TITLES = [
     ("contradiction", "Contradictions", "a case the rules decide two ways"),
     ("gap", "Gaps", "an in-scope request no rule decides, or no section speaks to"),
     ("overlap", "Overlaps", "two sections reach one request with different verdicts, and how the rules resolve it"),
-    ("dead_rule", "Rules that never fire", "guards that never trip are good news; rules of another reading fire only under it"),
+    ("dead_rule", "Rules that never fire", "guards that never trip are good news; rules of another reading fire only under it; shared rules (kb/common) may serve another policy or dates outside the search's grid"),
     ("never_decisive", "Criteria that never decide", "a criterion whose status alone never changes the determination"),
     ("status_never_reached", "Statuses never reached", "by the criterion"),
 ]
