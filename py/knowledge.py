@@ -15,6 +15,7 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from .derived import derived
 from .facts import INPUTS
 from .program import CaseProgram, decision_program, tag_cases
 from .symbols import is_name
@@ -93,18 +94,18 @@ class KnowledgeBase:
     @functools.cached_property
     def case_program(self) -> CaseProgram:
         """The rules rewritten so that many cases solve in one Control, each atom tagged by case."""
-        return tag_cases(self.statements, INPUTS)
+        return _case_program("case_program", self.program, lambda: self.statements)
 
     @functools.cached_property
     def decision_statements(self) -> list:
         """The rules a determination needs (kbquery.program.decision_program): the same shown atoms,
         without what only an explanation reads."""
-        return decision_program(self.statements)
+        return derived("decision", self.program, lambda: (decision_program(self.statements), {}))[0]
 
     @functools.cached_property
     def decision_case_program(self) -> CaseProgram:
         """The decision-only rules tagged by case, as case_program is the whole program's."""
-        return tag_cases(self.decision_statements, INPUTS)
+        return _case_program("decision_case_program", self.program, lambda: self.decision_statements)
 
     @functools.cached_property
     def static_atoms(self) -> list[clingo.Symbol]:
@@ -164,6 +165,15 @@ def scoped_readings(readings: dict[str, str] | None, kbs: list[KnowledgeBase]) -
             raise ValueError(next((e for e in errors if not e.startswith("unknown")), errors[0]) if errors
                              else f"unknown reading {rid!r}")
     return scoped
+
+
+def _case_program(label: str, rules: str, statements) -> CaseProgram:
+    """tag_cases of `statements()`, derived once per machine (kbquery.derived)."""
+    def make():
+        p = tag_cases(statements(), INPUTS)
+        return p.statements, {"tagged": sorted(p.tagged), "once": sorted(p.once)}
+    found, meta = derived(label, rules, make)
+    return CaseProgram(found, frozenset(meta["tagged"]), frozenset((name, arity) for name, arity in meta["once"]))
 
 
 @functools.lru_cache(maxsize=None)

@@ -24,6 +24,7 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from .derived import derived
 from .facts import INPUTS, case_symbols
 from .knowledge import KnowledgeBase
 from .program import CASE, STATIC, decision_program, staged
@@ -130,7 +131,7 @@ def _solved(kb: KnowledgeBase, case: dict, readings: dict[str, str] | None, full
 
 @functools.lru_cache(maxsize=None)
 def _staged(kb: KnowledgeBase) -> list:
-    return staged(decision_program(kb.statements, INPUTS), INPUTS)
+    return derived("staged", kb.program, lambda: (staged(decision_program(kb.statements, INPUTS), INPUTS), {}))[0]
 
 
 @functools.lru_cache(maxsize=None)

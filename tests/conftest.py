@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from browser import browser, page  # noqa: F401  (a headless chromium for any test that asks)
+
+# The derived programs (kbquery.derived) of this run's own, not the user's: the suite starts cold,
+# and its processes (CLI runs, batch workers) share what the first derived.
+os.environ.setdefault("KBQUERY_CACHE", tempfile.mkdtemp(prefix="kbquery-cache-"))
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
