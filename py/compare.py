@@ -17,9 +17,7 @@ interpretations register (flexibility/1 and verify/1), never Python.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from .program import head_names
 from .qa import (CALENDAR, CONFLICTS, POLICY_QA, WITNESS_CONFLICTS, Search, Space, _case_from, calendar_facts,
                  names, to_json)
 from .symbols import symbol_path
+from .workers import run_parts
 
 COMPARE = "common/qa_compare.lp"
 TARGETS = ("qa_pair", "qa_compare", "qa_why")
@@ -294,13 +293,7 @@ def run(kb_a: KnowledgeBase, kb_b: KnowledgeBase, readings_a: dict | None = None
     started = time.perf_counter()
     args = [(str(kb_a.root), kb_a.id, kb_b.id, readings_a, readings_b, max_procedures, i, workers, conflicts,
              witness_conflicts) for i in range(workers)]
-    if workers == 1:
-        results = [_search_part(*args[0])]
-    else:
-        # spawn, not fork: a child forked from a process with threads (a server, a browser driver,
-        # Dask) can inherit a lock held mid-fork and wait on it forever.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_search_part, *zip(*args)))
+    results = run_parts(_search_part, args)
     exhaustive = all(r["exhaustive"] for r in results)
     reached = sorted({clingo.parse_term(t) for r in results for t in r["reached"]})
     found = {clingo.parse_term(t): w for r in results for t, w in r["witnesses"].items()}

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from clingo import ast
 from .knowledge import KnowledgeBase, knowledge_base
 from .program import head_names, names
 from .symbols import day_number, json_value, path_symbol, scalar_symbol, symbol_path
+from .workers import run_parts
 
 SPACE = "common/qa_space.lp"
 CHECKS = "common/qa_checks.lp"
@@ -461,13 +460,7 @@ def run(kb: KnowledgeBase, readings: dict[str, str] | None = None, max_procedure
     started = time.perf_counter()
     args = [(str(kb.root), kb.id, readings, max_procedures, i, workers, conflicts, witness_conflicts)
             for i in range(workers)]
-    if workers == 1:
-        results = [_search_part(*args[0])]
-    else:
-        # spawn, not fork: a child forked from a process with threads (a server, a browser driver,
-        # Dask) can inherit a lock held mid-fork and wait on it forever.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_search_part, *zip(*args)))
+    results = run_parts(_search_part, args)
     exhaustive = all(r["exhaustive"] for r in results)
     seen = {clingo.parse_term(t) for r in results for t in r["reached"]}
     witnesses = {clingo.parse_term(t): w for r in results for t, w in r["witnesses"].items()}

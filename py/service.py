@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 import anyio
@@ -142,7 +143,10 @@ CASE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
 
 def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
     """The application; `max_body` bounds a request body in bytes (413 beyond it)."""
-    app = FastAPI(title="kbquery", version="1",
+    # FastAPIOffline: /docs (Swagger UI) served from the package, not a CDN, so that the
+    # documentation reads on a network that reaches nothing but this service. No /redoc: its page
+    # still fetches a logo from redoc.ly.
+    app = FastAPIOffline(title="kbquery", version="1", redoc_url=None,
                   description="Determinations under health-plan medical policies encoded in Answer Set "
                               "Programming, with their explanations, FHIR DTR questionnaires and CDS Hooks.")
     limit = min(max_body, MAX_BYTES)

@@ -205,3 +205,30 @@ def test_a_new_case_is_filled_in_from_the_request_on(reviewer, update_golden):
         value = value[key]
     assert value == json.loads(option)
     assert page.locator(f"#missing [name='{first}']").count() == 0  # no longer missing
+
+
+def test_the_api_documentation_reads_with_nothing_but_the_service(browser, server):
+    """Swagger UI loads its script from the service itself: a browser that may reach nothing else
+    still shows every operation (a CDN request would be refused, and logged)."""
+    from browser import ARTIFACTS
+
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    elsewhere: list[str] = []
+
+    def only_the_server(request_route):
+        if request_route.request.url.startswith(server + "/"):
+            return request_route.continue_()
+        elsewhere.append(request_route.request.url)
+        return request_route.abort()
+
+    context.route("**/*", only_the_server)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(server + "/docs")
+    page.wait_for_selector(".opblock-summary-path[data-path='/v1/decide']")
+    paths = set(page.eval_on_selector_all(".opblock-summary-path", "nodes => nodes.map(n => n.dataset.path)"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "service-docs.png"))
+    context.close()
+    assert not elsewhere, elsewhere
+    assert {"/v1/decide", "/v1/explain", "/v1/policies", "/v1/policies/{policy}/schema", "/healthz"} <= paths
