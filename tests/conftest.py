@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,8 +15,10 @@ import pytest
 from browser import browser, page  # noqa: F401  (a headless chromium for any test that asks)
 
 # The derived programs (kbquery.derived) of this run's own, not the user's: the suite starts cold,
-# and its processes (CLI runs, batch workers) share what the first derived.
-os.environ.setdefault("KBQUERY_CACHE", tempfile.mkdtemp(prefix="kbquery-cache-"))
+# and its processes (CLI runs, batch workers) share what the first derived. Removed at the end.
+if "KBQUERY_CACHE" not in os.environ:
+    os.environ["KBQUERY_CACHE"] = tempfile.mkdtemp(prefix="kbquery-cache-")
+    atexit.register(shutil.rmtree, os.environ["KBQUERY_CACHE"], ignore_errors=True)
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
