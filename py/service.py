@@ -27,9 +27,9 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 import anyio
 
 from . import CaseError, InternalError, decide
@@ -147,8 +147,8 @@ def create_app(max_body: int = MAX_BODY, warm_up: bool = True) -> FastAPI:
     # documentation reads on a network that reaches nothing but this service. No /redoc: its page
     # still fetches a logo from redoc.ly.
     app = FastAPIOffline(title="kbquery", version="1", redoc_url=None,
-                  description="Determinations under health-plan medical policies encoded in Answer Set "
-                              "Programming, with their explanations, FHIR DTR questionnaires and CDS Hooks.")
+                         description="Determinations under health-plan medical policies encoded in Answer Set "
+                                     "Programming, with their explanations, FHIR DTR questionnaires and CDS Hooks.")
     limit = min(max_body, MAX_BYTES)
     app.state.max_body = limit
 
