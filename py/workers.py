@@ -22,7 +22,8 @@ def run_parts(function: Callable, parts: list[tuple]) -> list:
     if len(parts) == 1:
         return [function(*parts[0])]
     task = (function.__module__, function.__qualname__)
-    children = [subprocess.Popen([sys.executable, "-m", "kbquery.workers"], stdin=subprocess.PIPE,
+    # -P: the working directory stays off sys.path, where a folder could shadow a module
+    children = [subprocess.Popen([sys.executable, "-P", "-m", "kbquery.workers"], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE) for _ in parts]
     try:
         for child, args in zip(children, parts):
