@@ -288,11 +288,11 @@ def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str
     shared: list[tuple[str, tuple]] = []
     own: list[list[tuple[str, tuple]]] = [[] for _ in cases]
     for sym in models[0]:
-        if sym.name in program.tagged and (sym.name, len(sym.arguments)) not in program.once:
-            number, *args = sym.arguments
-            own[number.number].append((sym.name, tuple(args)))
-        elif sym.name != CASE:
-            shared.append((sym.name, tuple(sym.arguments)))
+        name, args = sym.name, sym.arguments  # each a call into clingo: once per atom
+        if name in program.tagged and (name, len(args)) not in program.once:
+            own[args[0].number].append((name, tuple(args[1:])))
+        elif name != CASE:
+            shared.append((name, tuple(args)))
     return [_checked(Answer(atoms + shared)) for atoms in own]
 
 
