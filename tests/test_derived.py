@@ -63,8 +63,10 @@ def test_changed_rules_never_meet_an_old_entry(tmp_path, monkeypatch):
 
 def test_switched_off_or_unwritable_it_derives_and_decides_as_ever(tmp_path, monkeypatch):
     case = {"case_id": "x", "request": {"date": "2026-03-02", "code": "99213"}}
+    monkeypatch.chdir(tmp_path)  # where a cache named "off" would land
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # where the default one would
     monkeypatch.setenv("KBQUERY_CACHE", "off")
-    assert fresh(policies()[0]).decision_statements and not any(tmp_path.iterdir())
+    assert fresh(policies()[0]).decision_statements and not any(tmp_path.rglob("*"))
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("KBQUERY_CACHE", str(blocked / "cache"))
