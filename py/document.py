@@ -32,6 +32,7 @@ from clingo import ast
 
 from .determination import clause_order, node_id
 from .knowledge import KnowledgeBase
+from .qa import CHECK_TITLES
 from .symbols import path_text, symbol_path
 
 HERE = Path(__file__).parent
@@ -1057,6 +1058,8 @@ def render(doc: Document, output: Path | None = None) -> str:
                f"{qa['conflicts']} solver conflicts, up to {qa['max_procedures']} prior procedures), "
                f"readings as in the register.")
     general = _findings_html(doc.general_findings) or "<p>None.</p>"
+    if any(f.get("rule_kind") for f in doc.general_findings):  # what (guard), (shared)... mean, as QA's report says it
+        general += f"<p class=\"small\">Rules that never fire: {esc(dict((c, n) for c, _, n in CHECK_TITLES)['dead_rule'])}.</p>"
     source_rel = Path(os.path.relpath(doc.source, kb.root.parent)).as_posix()
     values = {
         "title": esc(f"{kb.id}: {kb.title}"),
