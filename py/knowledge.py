@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -167,8 +168,9 @@ def scoped_readings(readings: dict[str, str] | None, kbs: list[KnowledgeBase]) -
     return scoped
 
 
-def _case_program(label: str, rules: str, statements) -> CaseProgram:
-    """tag_cases of `statements()`, derived once per machine (kbquery.derived)."""
+def _case_program(label: str, rules: str, statements: Callable[[], list]) -> CaseProgram:
+    """tag_cases of `statements()`, derived once per machine (kbquery.derived): called only when
+    the cache does not hold it."""
     def make():
         p = tag_cases(statements(), INPUTS)
         return p.statements, {"tagged": sorted(p.tagged), "once": sorted(p.once)}
