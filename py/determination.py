@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ def _roman(text: str) -> int | None:
     return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred clause ids, sorted again for every case
 def clause_order(cid: str) -> tuple:
     """Outline order of clause ids, Roman or Arabic: I.A < I.G.1.a < II.A < IV < V.C.1 < VI;
     1 < 1.1 < 1.5 < 1a.1 < 1b.3 < 2.4."""
@@ -30,11 +32,18 @@ def clause_order(cid: str) -> tuple:
     return (first, *[(int(p), "") if p.isdigit() else (0, p) for p in rest])
 
 
-def node_id(sym: clingo.Symbol) -> str:
-    """A stable id for a node of the tree: the clause id itself, or the term's text."""
+# Reading a symbol is a call into clingo per property; a batch meets the same nodes and values in
+# case after case, so what a symbol reads as is kept (symbols are values: equal ones read alike).
+@functools.lru_cache(maxsize=1 << 16)
+def text(sym: clingo.Symbol) -> str:
+    """A symbol as text: a string's own characters, a constant's name, any other term as clingo writes it."""
     return sym.string if sym.type == clingo.SymbolType.String else str(sym)
 
 
+node_id = text  # a stable id for a node of the tree: the clause id itself, or the term's text
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def render(sym: clingo.Symbol) -> str:
     """A say/3 argument as text. Besides values and paths, two presentation terms:
     count(N, Singular, Plural) reads "1 month" or "2 months"; decimal(N, Places) is N / 10**Places."""
@@ -82,7 +91,7 @@ class Determination:
     @property
     def unmet(self) -> list[str]:
         """The not-met criteria the determination rests on (determination.lp's unmet/1), in outline order."""
-        return sorted((c.string for (c,) in self.answer.args("unmet", 1)), key=clause_order)
+        return sorted((text(c) for (c,) in self.answer.args("unmet", 1)), key=clause_order)
 
     def _repr_html_(self) -> str:
         """Jupyter: the criteria as a table with status colours (kbquery.notebook.criteria_html)."""
@@ -112,25 +121,25 @@ class Tree:
     From a full answer set it is the whole tree; from the shown atoms, the reasons' leaves."""
 
     def __init__(self, answer: Answer):
-        self.status = {node_id(n): s.name for n, s in answer.args("status", 2)}
+        self.status = {node_id(n): text(s) for n, s in answer.args("status", 2)}
         self.parts: dict[str, list[str]] = {}
         for parent, child in answer.args("part", 2):
             self.parts.setdefault(node_id(parent), []).append(node_id(child))
         for children in self.parts.values():
             children.sort(key=lambda c: (0, clause_order(c)) if not c.startswith("k(") else (1, c))
-        self.labels = {node_id(n): t.string for n, t in answer.args("label", 2)}
+        self.labels = {node_id(n): text(t) for n, t in answer.args("label", 2)}
         self.says: dict[str, list[str]] = {}
         for n, template, args in answer.args("say", 3):
-            self.says.setdefault(node_id(n), []).append(template.string.format(*map(render, args.arguments)))
+            self.says.setdefault(node_id(n), []).append(text(template).format(*map(render, args.arguments)))
         self.observed: dict[str, list[str]] = {}
         for n, p, v in answer.args("observed", 3):
             self.observed.setdefault(node_id(n), []).append(f"{render(p)} is {render(v)}")
         for values in (*self.says.values(), *self.observed.values()):
             values.sort()
-        self.sections = {c.string: s.string for c, s in answer.args("section", 2)}
+        self.sections = {text(c): text(s) for c, s in answer.args("section", 2)}
         self.readings: dict[str, list[str]] = {}
         for n, r in answer.args("uses", 2):
-            self.readings.setdefault(node_id(n), []).append(r.name)
+            self.readings.setdefault(node_id(n), []).append(text(r))
         self.reads: dict[str, list[tuple]] = {}
         for n, p in answer.args("reads", 2):
             self.reads.setdefault(node_id(n), []).append(symbol_path(p))
@@ -156,30 +165,30 @@ class Tree:
 def read(answer: Answer, kb: KnowledgeBase, case: dict, readings: dict | None = None) -> Determination:
     """A determination from the answer set's shown atoms (the interface determination.lp #shows)."""
     tree = Tree(answer)
-    statuses = {c.string: s.name for c, s in answer.args("criterion", 2)}
+    statuses = {text(c): text(s) for c, s in answer.args("criterion", 2)}
     leaves: dict[str, list[str]] = {}
     for c, leaf in answer.args("reason", 2):
-        leaves.setdefault(c.string, []).append(node_id(leaf))
+        leaves.setdefault(text(c), []).append(node_id(leaf))
     criteria = []
     for cid in sorted(statuses, key=clause_order):
         reasons = sorted({tree.statement(leaf) for leaf in leaves.get(cid, [])})
         criteria.append(Criterion(cid, statuses[cid], kb.clauses[cid], reasons))
     missing: dict[str, list[str]] = {}
     for cid, path in answer.args("missing", 2):
-        missing.setdefault(cid.string, []).append(path_text(symbol_path(path)))
-    applied = sorted(r.name for (r,) in answer.args("applied", 1))
-    chosen = {r.name: c.name for r, c in answer.args("chosen", 2)}
+        missing.setdefault(text(cid), []).append(path_text(symbol_path(path)))
+    applied = sorted(text(r) for (r,) in answer.args("applied", 1))
+    chosen = {text(r): text(c) for r, c in answer.args("chosen", 2)}
     (kind,) = answer.first("kind", 1)
     (determination,) = answer.first("determination", 1)
     return Determination(
         case_id=case["case_id"],
         policy={"id": kb.id, "revision": kb.revision},
-        determination=determination.name,
-        request_kind=kind.name,
-        governing_sections=sorted({s.string for (s,) in answer.args("governing", 1)}, key=clause_order),
+        determination=text(determination),
+        request_kind=text(kind),
+        governing_sections=sorted({text(s) for (s,) in answer.args("governing", 1)}, key=clause_order),
         criteria=criteria,
         missing={c: sorted(set(p)) for c, p in sorted(missing.items(), key=lambda kv: clause_order(kv[0]))},
-        warnings=sorted(({"clause": c.string, "text": t.string} for c, t in answer.args("warning", 2)),
+        warnings=sorted(({"clause": text(c), "text": text(t)} for c, t in answer.args("warning", 2)),
                         key=lambda w: (clause_order(w["clause"]), w["text"])),
         interpretation=[{"id": r, "clause": kb.readings[r].clause, "reading": chosen[r],
                          "meaning": kb.readings[r].options[chosen[r]]} for r in applied],

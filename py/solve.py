@@ -30,9 +30,11 @@ from .knowledge import KnowledgeBase
 from .program import CASE, STATIC, decision_program, staged
 
 
-# Cases grounded in one Control: beyond a few dozen the rules' preparation is already shared,
-# and the Control's memory grows with every case it holds.
-PER_CONTROL = 50
+# Cases grounded in one Control: a ground call prepares every rule afresh (about 40 ms of CPU here
+# for the tagged rules), and a case adds about 2.7 ms, so 200 (a batch window) share that cost
+# well (3.7 ms a case at 50, 2.7 at 200, 2.7 at 400: bench/stages.py); the Control's memory
+# grows with every case it holds.
+PER_CONTROL = 200
 
 
 class InternalError(RuntimeError):
@@ -79,6 +81,18 @@ def _models(ctl: clingo.Control, full: bool) -> list[list[clingo.Symbol]]:
     return models
 
 
+# What a symbol reads as: a call into clingo per property, and a batch meets the same atoms (of
+# case numbers 0, 1, ... in every Control) again and again; symbols are values, equal ones read alike.
+@functools.lru_cache(maxsize=1 << 17)
+def _atom(sym: clingo.Symbol) -> tuple[str, tuple]:
+    return sym.name, tuple(sym.arguments)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _number(sym: clingo.Symbol) -> int:
+    return sym.number
+
+
 def _checked(answer: Answer) -> Answer | InternalError:
     errors = sorted(a[0].string for a in answer.args("kb_error", 1))
     return InternalError("knowledge base error: " + "; ".join(errors)) if errors else answer
@@ -110,7 +124,7 @@ def _one(models: list[list[clingo.Symbol]]) -> Answer:
     if len(models) != 1:
         raise InternalError(f"the knowledge base gave {len(models) or 'no'} answer sets for this case; "
                             "exactly one is required")
-    answer = _checked(Answer((sym.name, tuple(sym.arguments)) for sym in models[0]))
+    answer = _checked(Answer(map(_atom, models[0])))
     if isinstance(answer, InternalError):
         raise answer
     return answer
@@ -288,11 +302,11 @@ def solve_many(kb: KnowledgeBase, cases: Sequence[dict], readings: dict[str, str
     shared: list[tuple[str, tuple]] = []
     own: list[list[tuple[str, tuple]]] = [[] for _ in cases]
     for sym in models[0]:
-        name, args = sym.name, sym.arguments  # each a call into clingo: once per atom
+        name, args = _atom(sym)
         if name in program.tagged and (name, len(args)) not in program.once:
-            own[args[0].number].append((name, tuple(args[1:])))
+            own[_number(args[0])].append((name, args[1:]))
         elif name != CASE:
-            shared.append((name, tuple(args)))
+            shared.append((name, args))
     return [_checked(Answer(atoms + shared)) for atoms in own]
 
 

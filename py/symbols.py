@@ -50,14 +50,17 @@ def text_path(text: str) -> Path:
     return tuple(int(i) if i else key for i, key in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text))
 
 
+@functools.lru_cache(maxsize=8192)  # read back from every answer: the same paths again and again
 def symbol_path(sym: clingo.Symbol) -> Path:
     return tuple(a.number if a.type == clingo.SymbolType.Number else a.name for a in sym.arguments)
 
 
+@functools.lru_cache(maxsize=8192)  # as paths: a batch's cases share most of their dates and values
 def date_symbol(iso: str) -> clingo.Symbol:
     return clingo.Function("date", [clingo.Number(day_number(iso))])
 
 
+@functools.lru_cache(maxsize=8192, typed=True)  # typed: True and 1 are different values here
 def scalar_symbol(value, *, closed: bool) -> clingo.Symbol:
     """A JSON scalar as a symbol; ``closed`` strings come from a schema enum."""
     if isinstance(value, bool):
