@@ -216,6 +216,92 @@ def interleaved_ms(fns: dict, items: list, repeat: int, pause: dict | None = Non
     return {name: statistics.median(values) * 1000 for name, values in per_item.items()}
 
 
+# The revision whose figures issue #16 started from (bench/results.md of 2026-11-30: a warm
+# determination 8.03 ms, kbquery batch 532 cases/s on 2 workers); its targets are ratios to it.
+BEFORE = "7248bbb"
+
+
+def revision_site(rev: str, folder: Path) -> Path:
+    """A folder to put on PYTHONPATH that imports the package as revision `rev` had it: its py/ as
+    kbquery, with its explain/ and kb/ (the layout pyproject.toml's package-dir gives)."""
+    tree, site = folder / "tree", folder / "site" / "kbquery"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "py", "explain", "kb"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    site.mkdir(parents=True)
+    for item in (tree / "py").iterdir():
+        (site / item.name).symlink_to(item)
+    (site / "explain").symlink_to(tree / "explain")
+    (site / "kb").symlink_to(tree / "kb")
+    return site.parent
+
+
+def rows_before(rev: str, repeat: int, batch_size: int) -> list[tuple]:
+    """This checkout against revision `rev`, in turn in one run: a warm determination (bench/lone.py
+    over the suite's cases, each revision in a process of its own) and kbquery batch on 2 workers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        site = revision_site(rev, tmp / "before")
+        ways = {"before": {"PYTHONPATH": str(site), "KBQUERY_CACHE": "off"},
+                "now": {"KBQUERY_CACHE": str(tmp / "derived")}}
+        suite = [json.dumps(c) for c in suite_cases() if "policy" not in c]
+        cases = tmp / "suite.jsonl"
+        cases.write_text("\n".join(suite) + "\n")
+        lone = {way: subprocess.Popen([sys.executable, str(ROOT / "bench" / "lone.py"), str(repeat)], cwd=tmp,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                      env={**os.environ, **env}) for way, env in ways.items()}
+
+        def ask(way: str, case: str) -> dict:
+            lone[way].stdin.write(case + "\n")
+            lone[way].stdin.flush()
+            return json.loads(lone[way].stdout.readline())
+
+        for case in suite:  # warm: each process has met every case once
+            for way in ways:
+                ask(way, case)
+        timings: dict[str, list[dict]] = {way: [] for way in ways}
+        for number, case in enumerate(suite * 2):  # case by case, in turn, each order half the time
+            order = list(ways) if number % 2 else list(ways)[::-1]
+            answers = {way: ask(way, case) for way in order}
+            if not any("refused" in a for a in answers.values()):
+                for way, answer in answers.items():
+                    timings[way].append(answer)
+        for process in lone.values():
+            process.stdin.close()
+            process.wait()
+        ms = {way: statistics.median(t["ms"] for t in runs) for way, runs in timings.items()}
+        cpu = {way: statistics.median(t["cpu_ms"] for t in runs) for way, runs in timings.items()}
+        counted = len(timings["now"]) // 2
+        paired = statistics.median(n["ms"] / b["ms"] for n, b in zip(timings["now"], timings["before"]))
+        batch, out = tmp / "cases.jsonl", tmp / "out.jsonl"
+        batch.write_text("\n".join(json.dumps(c) for c in generated(batch_size)) + "\n")
+        cli = [sys.executable, "-c", "import sys; from kbquery.cli import main; sys.exit(main())", "batch"]
+        subprocess.run(cli + [str(cases), "-o", str(tmp / "warm.jsonl")], check=True,
+                       capture_output=True, cwd=tmp, env={**os.environ, **ways["now"]})  # the derived programs kept
+        command = cli + [str(batch), "-o", str(out), "--workers", "2"]
+        rates: dict[str, float] = {}
+        for _ in range(2):  # in turn, the best of two runs each
+            for way, env in ways.items():
+                out.unlink(missing_ok=True)
+                start = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, cwd=tmp, env={**os.environ, **env})
+                rates[way] = max(rates.get(way, 0.0), batch_size / (time.perf_counter() - start))
+    return [
+        (f"one warm determination in process (`kbquery.decide`, median over {counted} suite cases that both "
+         f"revisions read, each twice), revision {rev}: where issue #16 started",
+         f"{ms['before']:.2f} ms (CPU {cpu['before']:.2f} ms)",
+         f"{1000 / ms['before']:.0f} cases/s", "1.00"),
+        ("... this checkout, asked in turn with it, case by case", f"{ms['now']:.2f} ms (CPU {cpu['now']:.2f} ms)",
+         f"{1000 / ms['now']:.0f} cases/s",
+         f"{ms['now'] / ms['before']:.2f} (CPU {cpu['now'] / cpu['before']:.2f}; case by case {paired:.2f})"),
+        (f"kbquery batch, {batch_size} generated cases, 2 workers, revision {rev} (best of 2)",
+         f"{batch_size / rates['before']:.1f} s", f"{rates['before']:.0f} cases/s", "1.00"),
+        ("... this checkout", f"{batch_size / rates['now']:.1f} s", f"{rates['now']:.0f} cases/s",
+         f"{rates['before'] / rates['now']:.2f}"),
+    ]
+
+
 def _kb_of(case: dict):
     return knowledge_base(case.get("policy", DEFAULT_POLICY))
 
@@ -271,6 +357,7 @@ def rows_determinations(repeat: int, batch_size: int, every: int = 1) -> list[tu
     """The decision-only program and prepared Controls against the whole program (what every
     determination solved before them), in one run: each ratio is to the whole program's figure.
     The in-process rows take every `every`-th suite case."""
+    rows = rows_before(BEFORE, repeat, batch_size)
     items = suite_cases()[::every]
     for kb in {_kb_of(c) for c in items}:
         prepared(kb)
@@ -290,7 +377,7 @@ def rows_determinations(repeat: int, batch_size: int, every: int = 1) -> list[tu
         return (text, f"{lone[name]:.2f} ms (CPU of the request's thread {cpu[name]:.2f} ms)",
                 f"{1000 / lone[name]:.0f} cases/s" if rate else "", f"{lone[name] / w:.2f} (CPU {cpu[name] / wc:.2f})")
 
-    rows = [
+    rows += [
         lone_row("one determination in process, warm (median), the whole program: as before", "whole"),
         lone_row("... the decision-only program", "decision"),
         lone_row("... decision-only, a Control prepared ahead, requests back to back (the pool refills meanwhile)",

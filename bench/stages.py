@@ -1,6 +1,6 @@
 """Where a case's time goes when many are decided together (kbquery.decide_many), in ms per case.
 
-    python bench/stages.py           # 1,000 generated cases, 50 per Control as a batch worker takes them
+    python bench/stages.py           # 1,000 generated cases, PER_CONTROL (200) to a Control as a batch worker takes them
     python bench/stages.py --cases 5000
 
 Each stage is timed through the package's own functions, on the same cases, warm; CPU time of

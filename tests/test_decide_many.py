@@ -16,7 +16,8 @@ from conftest import load_reference
 from kbquery import CaseError, InternalError, decide, decide_many, knowledge_base
 from kbquery.knowledge import kb_root
 from kbquery.program import tag_cases
-from kbquery.solve import solve, solve_many
+from kbquery.solve import PER_CONTROL, solve, solve_many
+from kbquery.symbols import scalar_symbol
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
@@ -188,3 +189,25 @@ def test_random_cases_decide_together_as_alone():
         for case, result in zip(window, decide_many(window)):
             assert result.to_dict() == decide(case).to_dict(), json.dumps(case)
         start += len(window)
+
+
+def test_more_cases_than_a_control_holds_decide_as_in_small_windows():
+    """Past PER_CONTROL the cases are split among Controls (here 200, 200 and 50); each record is the
+    one the case gets in a window of 30 (which the test above holds to deciding alone)."""
+    reference = load_reference()
+    rng = random.Random(31)
+    cases = [reference.random_case(rng) for _ in range(2 * PER_CONTROL + 50)]
+    small = [r.to_dict() for start in range(0, len(cases), 30) for r in decide_many(cases[start:start + 30])]
+    assert [r.to_dict() for r in decide_many(cases)] == small
+
+
+def test_values_kept_as_symbols_stay_apart():
+    """The symbols of values are kept per process (kbquery.symbols): true is never the number 1, nor
+    the text "1" a name, whichever is asked for first; and a case reads back the value it gave."""
+    asked = [(True, False), (1, False), (1.0, False), ("1", False), ("left", True), ("left", False), (False, False), (0, False)]
+    expected = [clingo.Function("true"), clingo.Number(1), clingo.Number(1), clingo.String("1"),
+                clingo.Function("left"), clingo.String("left"), clingo.Function("false"), clingo.Number(0)]
+    for order in (asked, asked[::-1]):
+        scalar_symbol.cache_clear()
+        got = {(type(v), v, closed): scalar_symbol(v, closed=closed) for v, closed in order}
+        assert [got[(type(v), v, c)] for v, c in asked] == expected
