@@ -27,8 +27,11 @@ def run_parts(function: Callable, parts: list[tuple]) -> list:
                                  stdout=subprocess.PIPE) for _ in parts]
     try:
         for child, args in zip(children, parts):
-            child.stdin.write(pickle.dumps((*task, args)))
-            child.stdin.close()
+            try:
+                with child.stdin:
+                    child.stdin.write(pickle.dumps((*task, args)))
+            except BrokenPipeError:  # it ended before taking its part: _result says how it ended
+                pass
         # One after the other: a child whose result outgrows the pipe waits until its turn.
         return [_result(child) for child in children]
     finally:

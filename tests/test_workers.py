@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -27,3 +28,14 @@ def test_what_a_part_prints_does_not_garble_its_result():
 def test_a_worker_that_dies_is_an_error_not_a_wait():
     with pytest.raises(RuntimeError, match="exit status 3 and no result"):
         run_parts(os._exit, [(3,), (0,)])
+
+
+def test_a_worker_that_ends_before_taking_its_part_is_an_error_that_says_so(tmp_path, monkeypatch):
+    """A child that exits before reading (here a stand-in interpreter) closes the pipe its part is
+    written to: the error is its exit status, not a BrokenPipeError from the writing."""
+    stand_in = tmp_path / "python"
+    stand_in.write_text("#!/bin/sh\nexit 3\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(stand_in))
+    with pytest.raises(RuntimeError, match="exit status 3 and no result"):
+        run_parts(len, [("x" * 2_000_000,), ("y",)])  # larger than a pipe holds: the write meets the closed end
