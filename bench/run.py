@@ -226,9 +226,11 @@ def revision_site(rev: str, folder: Path) -> Path:
     kbquery, with its explain/ and kb/ (the layout pyproject.toml's package-dir gives)."""
     tree, site = folder / "tree", folder / "site" / "kbquery"
     tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "py", "explain", "kb"],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "py", "explain", "kb"], capture_output=True)
+    if archive.returncode:
+        raise SystemExit(f"cannot take revision {rev} from git (a shallow clone lacks it: "
+                         f"git fetch --unshallow): {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
     site.mkdir(parents=True)
     for item in (tree / "py").iterdir():
         (site / item.name).symlink_to(item)
