@@ -516,7 +516,8 @@ def main(argv=None) -> int:
         text = (f"# Determinations: the whole program, the decision-only one, prepared Controls\n\n"
                 f"{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}, "
                 f"{len(suite_cases()[::every])} suite cases, "
-                f"median of {repeat} warm runs each, the ways taken in turn on each case; ratios are to the whole "
+                f"median of {repeat} warm runs each, the ways taken in turn on each case; the first four rows are "
+                f"ratios to revision {BEFORE} (where the speed targets were set), the rest to the whole "
                 f"program's figure in the same run (or to `import clingo`). Took {time.perf_counter() - started:.0f} s.\n\n"
                 + table(rows))
         (ROOT / "bench" / "results-determinations.md").write_text(text)
