@@ -4,7 +4,8 @@
 
 First, the `base` part's grounding (CPU) with nothing to instantiate (no case facts, and not even
 the atoms of the STATIC part) beside a Control prepared as `decide` takes it and a case's facts,
-in turn: what is left when nothing matches is gringo's own cost per rule.
+in turn: what is left when nothing matches is gringo's own cost per rule. The prepared Control's
+other steps (the case's facts added; solving and reading the answer) are timed beside it.
 
 A determination alone pays gringo's preparation of every rule of the `base` part, whatever the
 case holds; only rules no case of a kind can reach could be left out for that kind. Each rule is
@@ -57,7 +58,6 @@ def main() -> int:
                 with ast.ProgramBuilder(ctl) as builder:
                     for statement in (statements[start:] if way == nothing else statements):
                         builder.add(statement)
-                began = time.thread_time()
                 if way == prepared:  # as Prepared.solve takes it: the STATIC part grounded beforehand
                     ctl.ground([(STATIC, [])])
                     began = time.thread_time()
