@@ -46,8 +46,27 @@ def test_notebook_is_stored_without_outputs_and_opens_with_what_it_shows(path):
 
 # Executed by a process of its own: the kernel client's threads (ZeroMQ's, an event loop's) then
 # never live in the test process, beside the threads and workers of the other tests.
+# With widgets on the page, nbclient sometimes sees a kernel's reply only when its wait for it times
+# out (jupyter/nbclient#312): a cell done in 0.3 s held the run for the whole 120 s, one run in six.
+# The kernel client here waits in half-second slices, each of which looks at the socket afresh.
 EXECUTE = """
-import sys, nbclient, nbformat
+import sys, time, nbclient, nbformat
+from queue import Empty
+from jupyter_client.channels import AsyncZMQSocketChannel
+
+whole_wait = AsyncZMQSocketChannel.get_msg
+
+async def get_msg(self, timeout=None):
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return await whole_wait(self, timeout=min(0.5, left))
+        except Empty:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+
+AsyncZMQSocketChannel.get_msg = get_msg
 source, executed = sys.argv[1:]
 book = nbformat.read(source, as_version=4)
 nbclient.NotebookClient(book, timeout=120, kernel_name="python3",
